@@ -1,0 +1,75 @@
+# ccp-preflight — build, test, bench, fuzz, lint, dist.
+# `make test` is the CI entry point (.ci/run): it installs what the tests
+# need when it is missing and it runs as root, then vets, checks formatting,
+# runs every test under -race and a short fuzz run.
+
+GO       ?= go
+BIN      := ccp-preflight
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+PKGS     := ./...
+# Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile
+FUZZTIME ?= 60s
+SHORT_FUZZTIME ?= 5s
+# Debian packages the tests use: real TURN (coturn), firewall rules for the
+# blocked/impaired paths (nftables, iptables), a real browser for the HTML
+# report (chromium), promtool (prometheus), jq for the ranges comparison.
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip
+
+.PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$(BIN) ./cmd/ccp-preflight
+
+# deps installs the test tools that are missing (only as root; otherwise
+# the tests that need them say so when they skip).
+deps:
+	@missing=""; for c in $(TEST_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing test tools (missing:$$missing)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
+	  else echo "note: missing$$missing; not root, so tests that need them will skip"; fi; \
+	fi
+
+test: deps vet fmtcheck build unit fuzz-short
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmtcheck:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(SHORT_FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(SHORT_FUZZTIME) $$pkg || exit 1; done
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS)
+
+lint: vet fmtcheck
+
+# dist cross-builds every supported OS/arch with version information, and
+# vets per OS.
+DIST := linux/amd64 linux/arm64 windows/amd64 darwin/arm64 darwin/amd64
+dist:
+	@mkdir -p dist; for p in $(DIST); do os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  echo "build $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$(BIN)-$$os-$$arch$$ext ./cmd/ccp-preflight || exit 1; \
+	  GOOS=$$os GOARCH=$$arch $(GO) vet $(PKGS) || exit 1; done
+
+clean:
+	rm -rf bin dist
