@@ -1,0 +1,72 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Kind classifies a network failure, because the remedy differs: a
+// timeout is a silent drop somewhere on the path, refused means a host
+// answered but nothing listens (or a firewall rejects), permission means a
+// local firewall rule stopped the send at once.
+type Kind string
+
+// Failure kinds.
+const (
+	KindNone        Kind = ""
+	KindTimeout     Kind = "timeout"     // no answer within the budget: silently dropped
+	KindRefused     Kind = "refused"     // connection refused / ICMP port unreachable
+	KindUnreachable Kind = "unreachable" // no route: network or host unreachable
+	KindPermission  Kind = "permission"  // EPERM/EACCES: a local firewall rule
+	KindReset       Kind = "reset"       // connection reset mid-way: often a middlebox
+	KindCancelled   Kind = "cancelled"   // the run was interrupted
+	KindOther       Kind = "error"
+)
+
+// Classify returns the Kind of a network error (KindNone for nil).
+func Classify(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
+	if errors.Is(err, context.Canceled) {
+		return KindCancelled
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return KindTimeout
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
+		return KindPermission
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL):
+		return KindUnreachable
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return KindReset
+	}
+	return KindOther
+}
+
+// Explain says in plain words what a failure kind means on the path to
+// what ("TCP 443 to host:443", "UDP 3478 to host:3478").
+func Explain(k Kind, what string) string {
+	switch k {
+	case KindTimeout:
+		return "no answer from " + what + " before the timeout: something on the path silently drops it (a firewall or security group)"
+	case KindRefused:
+		return what + " was refused: the host or a firewall actively rejected it"
+	case KindUnreachable:
+		return what + " is unreachable: no route from this computer (check the default route, VPN or proxy-only network)"
+	case KindPermission:
+		return what + " was blocked on this computer before it left (operation not permitted): a local firewall rule"
+	case KindReset:
+		return what + " was reset mid-way: a middlebox (firewall, proxy or IPS) cut the connection"
+	case KindCancelled:
+		return what + " was not finished: the run was interrupted"
+	}
+	return what + " failed"
+}
