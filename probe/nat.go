@@ -143,4 +143,3 @@ func isOwnAddress(a netip.Addr) bool {
 	}
 	return false
 }
-
