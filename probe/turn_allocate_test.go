@@ -1,0 +1,124 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+)
+
+// Distinctive credentials, to find any leak.
+const (
+	udpTestUser = "agent-user-8f3a"
+	udpTestPass = "s3cret-credential-77c1"
+)
+
+// udpTestICE is a config whose ICE servers list urls with the test
+// credentials (user/pass override when given).
+func udpTestICE(user, pass string, urls ...string) *config.Config {
+	c := udpTestConfig()
+	c.ICEServers = []config.ICEServer{{URLs: urls, Username: config.Secret(user), Credential: config.Secret(pass)}}
+	return c
+}
+
+// udpNoLeak fails if a result, as JSON, contains a credential.
+func udpNoLeak(t *testing.T, rs ...Result) {
+	t.Helper()
+	b, _ := json.Marshal(rs)
+	for _, s := range []string{udpTestUser, udpTestPass} {
+		if strings.Contains(string(b), s) || strings.Contains(fmt.Sprintf("%+v", rs), s) {
+			t.Errorf("credential %q leaked into the result: %s", s, b)
+		}
+	}
+}
+
+func TestTURNAllocatePassPion(t *testing.T) {
+	srv := startUDPTestTURN(t, udpTestUser, udpTestPass)
+	for _, c := range []struct{ url, transport string }{
+		{fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", srv.UDP), "udp"},
+		{fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", srv.TCP), "tcp"},
+		{fmt.Sprintf("turns:127.0.0.1:%d?transport=tcp", srv.TLS), "tls"},
+	} {
+		t.Run(c.transport, func(t *testing.T) {
+			cfg := udpTestICE(udpTestUser, udpTestPass, c.url)
+			cfg.Roots = srv.Roots
+			r := udpOne(t, turnAllocate, cfg)
+			udpWant(t, r, Pass, "", nil, nil)
+			if r.Details["transport"] != c.transport || !strings.HasPrefix(r.Details["relayed_address"], "127.0.0.1:") || r.Metrics["rtt_ms"] <= 0 {
+				t.Errorf("details %v metrics %v", r.Details, r.Metrics)
+			}
+			if r.Target != c.url {
+				t.Errorf("target %q, want the URL", r.Target)
+			}
+			udpNoLeak(t, r)
+		})
+	}
+}
+
+func TestTURNAllocatePassCoturn(t *testing.T) {
+	ct := startCoturn(t, udpTestUser, udpTestPass)
+	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", ct.Port))
+	r := udpOne(t, turnAllocate, cfg)
+	udpWant(t, r, Pass, "", nil, nil)
+	udpNoLeak(t, r)
+}
+
+func TestTURNAllocateWrongCredentials(t *testing.T) {
+	// A TURN server with other credentials: pion/turn, then coturn.
+	other := startUDPTestTURN(t, "someone-else", "other-pass")
+	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", other.UDP))
+	r := udpOne(t, turnAllocate, cfg)
+	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, []string{"fresh iceServers"})
+	udpNoLeak(t, r)
+
+	ct := startCoturn(t, "someone-else", "other-pass")
+	cfg = udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", ct.Port))
+	r = udpOne(t, turnAllocate, cfg)
+	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, nil)
+	udpNoLeak(t, r)
+}
+
+func TestTURNAllocateNetworkFailures(t *testing.T) {
+	srv := startUDPTestTURN(t, udpTestUser, udpTestPass)
+	closedTCP := func() int {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		return p
+	}()
+	cases := []struct {
+		name, url, phase string
+		reason, remedy   []string
+		max              time.Duration
+	}{
+		{"udp-blackhole", fmt.Sprintf("turn:127.0.0.1:%d", udpTestBlackhole(t)), "allocate",
+			[]string{"Allocate request", "no answer", "silently drops"}, []string{"allow outbound UDP"}, 3500 * time.Millisecond},
+		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), "connect",
+			[]string{"TCP", "refused"}, []string{"allow outbound TCP", "TURN over TCP"}, time.Second},
+		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), "tls",
+			[]string{"TLS handshake", "certificate"}, []string{"TLS inspection"}, time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := udpTestICE(udpTestUser, udpTestPass, c.url) // no Roots: the test CA is unknown
+			r := udpOne(t, turnAllocate, cfg)
+			udpWant(t, r, Fail, c.phase, c.reason, c.remedy)
+			if d := time.Duration(r.DurationMS * float64(time.Millisecond)); d > c.max {
+				t.Errorf("took %v, want under %v", d, c.max)
+			}
+			udpNoLeak(t, r)
+		})
+	}
+}
+
+func TestTURNAllocateNoCredentialsSkips(t *testing.T) {
+	r := udpOne(t, turnAllocate, udpTestConfig(3478))
+	udpWant(t, r, Skip, "", []string{"no TURN credentials given (--ice-servers FILE or $CCP_PREFLIGHT_ICE_SERVERS_FILE)"}, nil)
+}
