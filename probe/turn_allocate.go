@@ -250,6 +250,13 @@ func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPCo
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	relayUDP := net.UDPAddrFromAddrPort(relayed)
+	// Wake the readers at once when done.
+	wake := context.AfterFunc(dctx, func() {
+		now := time.Now()
+		_ = peer.SetReadDeadline(now)
+		_ = relayConn.SetReadDeadline(now)
+	})
+	defer wake()
 	var wg sync.WaitGroup
 	// Peer: punch toward the relay, then echo what comes from it.
 	wg.Go(func() {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,37 @@ func TestTURNAllocateNetworkFailures(t *testing.T) {
 func TestTURNAllocateNoCredentialsSkips(t *testing.T) {
 	r := udpOne(t, turnAllocate, udpTestConfig(3478))
 	udpWant(t, r, Skip, "", []string{"no TURN credentials given (--ice-servers FILE or $CCP_PREFLIGHT_ICE_SERVERS_FILE)"}, nil)
+}
+
+func TestTURNAllocatePermissionRefused(t *testing.T) {
+	srv := startUDPTestTURNWith(t, udpTestUser, udpTestPass, func(net.Addr, net.IP) bool { return false })
+	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", srv.UDP))
+	r := udpOne(t, turnAllocate, cfg)
+	udpWant(t, r, Warn, "permission", []string{"allocation works", "refused a permission for our test peer", "403"}, []string{"media.relay"})
+	udpNoLeak(t, r)
+}
+
+// TestUDPProbesLeakNoGoroutines runs every UDP probe, passing and
+// blackholed, and checks that no goroutine outlives the run.
+func TestUDPProbesLeakNoGoroutines(t *testing.T) {
+	srv := startUDPTestTURN(t, udpTestUser, udpTestPass)
+	hole := udpTestBlackhole(t)
+	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", srv.UDP), fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", srv.TCP), fmt.Sprintf("turn:127.0.0.1:%d", hole))
+	cfg.TURN = udpTestConfig(srv.UDP, hole).TURN
+	cfg.Timeout = time.Second
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	rs := udpRunProbe(t, udpProbes(), cfg)
+	if len(rs) != 2+2+3+2+1 {
+		t.Errorf("%d results", len(rs))
+	}
+	udpNoLeak(t, rs...)
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after the run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
 }

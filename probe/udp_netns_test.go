@@ -22,7 +22,7 @@ var udpNetnsSeq atomic.Int32
 // send fails at once with "operation not permitted"), runs fn on a thread
 // inside it (sockets fn opens live there), and removes it all. It skips
 // unless root with ip and nft.
-func udpTestInNetns(t *testing.T, dport int, fn func()) {
+func udpTestInNetns(t testing.TB, dport int, fn func()) {
 	t.Helper()
 	udpTestNeedRoot(t)
 	name := fmt.Sprintf("ccpudp%d-%d", os.Getpid()%100000, udpNetnsSeq.Add(1))

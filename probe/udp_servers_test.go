@@ -48,6 +48,13 @@ type udpTestTURN struct {
 // when the test ends.
 func startUDPTestTURN(t *testing.T, user, pass string) *udpTestTURN {
 	t.Helper()
+	return startUDPTestTURNWith(t, user, pass, nil)
+}
+
+// startUDPTestTURNWith is startUDPTestTURN with a permission handler
+// (nil: every peer allowed).
+func startUDPTestTURNWith(t *testing.T, user, pass string, perm turn.PermissionHandler) *udpTestTURN {
+	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +83,7 @@ func startUDPTestTURN(t *testing.T, user, pass string) *udpTestTURN {
 			}
 			return "", nil, false
 		},
-		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen()}},
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen(), PermissionHandler: perm}},
 		ListenerConfigs: []turn.ListenerConfig{
 			{Listener: tl, RelayAddressGenerator: gen()},
 			{Listener: sl, RelayAddressGenerator: gen()},
@@ -129,7 +136,7 @@ func udpTestCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 
 // udpTestServe runs a UDP server on 127.0.0.1 calling handle for every
 // datagram (reply with pc.WriteTo); it stops when the test ends.
-func udpTestServe(t *testing.T, handle func(pc net.PacketConn, b []byte, from net.Addr)) int {
+func udpTestServe(t testing.TB, handle func(pc net.PacketConn, b []byte, from net.Addr)) int {
 	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -155,7 +162,7 @@ func udpTestServe(t *testing.T, handle func(pc net.PacketConn, b []byte, from ne
 
 // udpTestBlackhole is a UDP socket that reads and never answers: the
 // symptom of a firewall that drops silently.
-func udpTestBlackhole(t *testing.T) int { return udpTestServe(t, nil) }
+func udpTestBlackhole(t testing.TB) int { return udpTestServe(t, nil) }
 
 // udpTestGarbage answers every datagram with bytes that are not STUN.
 func udpTestGarbage(t *testing.T) int {
@@ -208,19 +215,24 @@ func udpTestConfig(ports ...int) *config.Config {
 	return c
 }
 
-// udpRunProbe runs one probe through the runner (budgets, recovery) and
-// returns its results.
-func udpRunProbe(t *testing.T, p Probe, cfg *config.Config) []Result {
+// udpProbes are the probes this file's tests cover, in registry order.
+func udpProbes() []Probe {
+	return []Probe{stunBinding, turnAuthChallenge, turnAllocate, pathLargeDatagram, natMapping}
+}
+
+// udpRunProbe runs probes through the runner (budgets, recovery) and
+// returns their results.
+func udpRunProbe(t *testing.T, ps []Probe, cfg *config.Config) []Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return Run(ctx, NewEnv(cfg), []Probe{p}, nil)
+	return Run(ctx, NewEnv(cfg), ps, nil)
 }
 
 // udpOne runs p against cfg and returns the single result.
 func udpOne(t *testing.T, p Probe, cfg *config.Config) Result {
 	t.Helper()
-	rs := udpRunProbe(t, p, cfg)
+	rs := udpRunProbe(t, []Probe{p}, cfg)
 	if len(rs) != 1 {
 		t.Fatalf("%s: got %d results, want 1: %+v", p.ID, len(rs), rs)
 	}
@@ -231,7 +243,7 @@ func udpOne(t *testing.T, p Probe, cfg *config.Config) Result {
 // contain the given texts.
 func udpWant(t *testing.T, r Result, status Status, phase string, reason, remedy []string) {
 	t.Helper()
-	t.Logf("%s %s: %s phase=%q reason=%q remedy=%q", r.ID, r.Target, r.Status, r.Phase, r.Reason, r.Remedy)
+	t.Logf("%s %s: %s phase=%q reason=%q remedy=%q metrics=%v details=%v", r.ID, r.Target, r.Status, r.Phase, r.Reason, r.Remedy, r.Metrics, r.Details)
 	if r.Status != status || r.Phase != phase {
 		t.Errorf("%s %s: status %s phase %q, want %s %q (reason %q)", r.ID, r.Target, r.Status, r.Phase, status, phase, r.Reason)
 	}
@@ -339,7 +351,7 @@ func udpTestFreePort(t *testing.T) int {
 }
 
 // udpTestNeedRoot skips unless root with ip and nft available.
-func udpTestNeedRoot(t *testing.T) {
+func udpTestNeedRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespaces and nftables)")
