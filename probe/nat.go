@@ -75,8 +75,8 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 	defer conn.Close()
 
 	type got struct {
-		name   string
-		mapped netip.AddrPort
+		name           string
+		server, mapped netip.AddrPort
 	}
 	var maps []got
 	var failed []string
@@ -94,7 +94,7 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 			failed = append(failed, s.name+" ("+string(x.Kind)+")")
 			continue
 		}
-		maps = append(maps, got{s.name, mapped})
+		maps = append(maps, got{s.name, s.addr, mapped})
 	}
 	if len(maps) < 2 {
 		r.Status, r.Phase = Skip, "binding"
@@ -102,6 +102,8 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 		return r
 	}
 	a, b := maps[0], maps[1]
+	// Two ports of one server test port dependence, two servers address dependence.
+	sameIP := a.server.Addr() == b.server.Addr()
 	r.Address = a.mapped.String()
 	r.SetDetail("mapped_address", a.mapped.String())
 	r.SetDetail("mapped_address_2", b.mapped.String())
@@ -117,8 +119,12 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 		r.SetDetail("mapping", "endpoint-independent")
 		r.Reason = fmt.Sprintf("endpoint-independent mapping: %s and %s both see this computer as %s (the NAT keeps one public address and port per socket, whatever the destination). %s", a.name, b.name, a.mapped, relayOnly)
 	case a.mapped.Addr() == b.mapped.Addr():
-		r.SetDetail("mapping", "address-dependent")
-		r.Reason = fmt.Sprintf("address-dependent (symmetric) mapping: %s sees %s but %s sees %s (the NAT picks a new public port per destination). %s; but every call uses a public port per destination, so a site with many agents behind one address can run out of ports (see capacity.streams)", a.name, a.mapped, b.name, b.mapped, relayOnly)
+		kind, per := "address-dependent", "destination address"
+		if sameIP {
+			kind, per = "address-and-port-dependent", "destination port"
+		}
+		r.SetDetail("mapping", kind)
+		r.Reason = fmt.Sprintf("%s (symmetric) mapping: %s sees %s but %s sees %s (the NAT picks a new public port per %s). %s; but every call uses a public port per destination, so a site with many agents behind one address can run out of ports (see capacity.streams)", kind, a.name, a.mapped, b.name, b.mapped, per, relayOnly)
 	default:
 		r.SetDetail("mapping", "address-dependent")
 		r.Reason = fmt.Sprintf("address-dependent mapping across several public addresses: %s sees %s but %s sees %s (the NAT or load-balanced egress uses a different public address per destination). %s; allowlists on the TURN side must then cover every egress address", a.name, a.mapped, b.name, b.mapped, relayOnly)

@@ -20,8 +20,8 @@ func TestNATMappingAddressDependent(t *testing.T) {
 	// destination (symmetric) would.
 	cfg := udpTestConfig(udpTestSTUN(t, 0, 0), udpTestSTUN(t, 0, 7))
 	r := udpOne(t, natMapping, cfg)
-	udpWant(t, r, Pass, "", []string{"address-dependent (symmetric) mapping", "calls work with either kind of NAT", "run out of ports", "capacity.streams"}, nil)
-	if r.Details["mapping"] != "address-dependent" {
+	udpWant(t, r, Pass, "", []string{"address-and-port-dependent (symmetric) mapping", "per destination port", "calls work with either kind of NAT", "run out of ports", "capacity.streams"}, nil)
+	if r.Details["mapping"] != "address-and-port-dependent" {
 		t.Errorf("details %v", r.Details)
 	}
 }

@@ -142,6 +142,9 @@ func udpFailure(cfg *config.Config, e catalog.Endpoint, r Result, phase string, 
 		r.Reason = Explain(k, what)
 		r.Remedy = RemedyTURN(cfg, e)
 	}
+	if e.Unconfirmed && r.Status == Fail {
+		r.Reason += " (this TURN name was reported by a third party, not published by AWS)"
+	}
 	return r
 }
 
