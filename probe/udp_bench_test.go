@@ -62,3 +62,26 @@ func BenchmarkVerdictLocalFirewall(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
+
+// BenchmarkVerdictAllTURNBlackholedNoCredentials is the same without
+// credentials (turn.allocate skips): the UDP budget alone.
+func BenchmarkVerdictAllTURNBlackholedNoCredentials(b *testing.B) {
+	var ports []int
+	for range 5 {
+		ports = append(ports, udpTestBlackhole(b))
+	}
+	cfg := udpTestConfig(ports...)
+	probes := udpProbes()
+	var worst time.Duration
+	for b.Loop() {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), Deadline(cfg, probes))
+		rs := Run(ctx, NewEnv(cfg), probes, nil)
+		cancel()
+		worst = max(worst, time.Since(start))
+		if v := Verdict(rs); v != Fail {
+			b.Fatalf("verdict %s, want fail", v)
+		}
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+}
