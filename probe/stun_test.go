@@ -212,6 +212,24 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 			t.Errorf("%s: EPERM reported after %.0f ms, want at once", p.ID, r.DurationMS)
 		}
 	}
+
+	// turn.allocate over UDP: pion's client returns the send error at once.
+	ice := udpTestICE(udpTestUser, udpTestPass, "turn:127.0.0.1:3478?transport=udp")
+	ts := turnAllocateTargets(ice)
+	var r Result
+	udpTestInNetns(t, port, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), turnAllocateBudget)
+		defer cancel()
+		start := time.Now()
+		r = turnAllocate.Run(ctx, NewEnv(ice), ts[0])
+		r.DurationMS = udpMillis(time.Since(start))
+	})
+	udpWant(t, r, Fail, "allocate", []string{"Allocate request", "operation not permitted"},
+		[]string{"this computer's own firewall", "allow outbound UDP 3478 to 127.0.0.1"})
+	if r.DurationMS > 200 {
+		t.Errorf("turn.allocate: EPERM reported after %.0f ms, want at once", r.DurationMS)
+	}
+	udpNoLeak(t, r)
 }
 
 // udpBadSetter is a setter that cannot add itself: misuse.

@@ -405,6 +405,9 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 		return r
 	}
 	reason := Explain(k, "the Allocate request ("+what+")")
+	if k == KindPermission {
+		remedy = "in this computer's own firewall (Windows Defender Firewall, endpoint security, nftables/iptables output rules): " + remedy
+	}
 	if k == KindOther {
 		reason = fmt.Sprintf("the Allocate request (%s) failed: %v", what, err)
 	}
