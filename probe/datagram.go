@@ -44,16 +44,18 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 	}
 	var small, large outcome
 	var wg sync.WaitGroup
+	// Sockets are opened here, on the calling goroutine, then used
+	// concurrently.
 	for _, o := range []struct {
 		out   *outcome
 		extra []stun.Setter
 	}{{&small, nil}, {&large, []stun.Setter{Padding(LargeDatagramBytes - stunOverhead)}}} {
+		conn, err := DialUDP(ctx, addr)
+		if err != nil {
+			o.out.x = Exchange{Err: err, Kind: Classify(err)}
+			continue
+		}
 		wg.Go(func() {
-			conn, err := DialUDP(ctx, addr)
-			if err != nil {
-				o.out.x = Exchange{Err: err, Kind: Classify(err)}
-				return
-			}
 			defer conn.Close()
 			o.out.x, _, o.out.err = Binding(ctx, conn, nil, Schedule{}, o.extra...)
 		})

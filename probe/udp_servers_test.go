@@ -138,7 +138,14 @@ func udpTestCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 // datagram (reply with pc.WriteTo); it stops when the test ends.
 func udpTestServe(t testing.TB, handle func(pc net.PacketConn, b []byte, from net.Addr)) int {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	return udpTestServeOn(t, "127.0.0.1:0", handle)
+}
+
+// udpTestServeOn is udpTestServe on a given address (in a namespace the
+// test made, when called inside it).
+func udpTestServeOn(t testing.TB, addr string, handle func(pc net.PacketConn, b []byte, from net.Addr)) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +196,12 @@ func udpTestClosedPort(t *testing.T) int {
 // shifted by portShift (a lying server stands in for a NAT that maps per
 // destination).
 func udpTestSTUN(t *testing.T, maxBytes, portShift int) int {
-	return udpTestServe(t, func(pc net.PacketConn, b []byte, from net.Addr) {
+	return udpTestServe(t, udpTestSTUNHandler(maxBytes, portShift))
+}
+
+// udpTestSTUNHandler is udpTestSTUN's handler.
+func udpTestSTUNHandler(maxBytes, portShift int) func(pc net.PacketConn, b []byte, from net.Addr) {
+	return (func(pc net.PacketConn, b []byte, from net.Addr) {
 		if maxBytes > 0 && len(b) > maxBytes {
 			return
 		}
