@@ -104,6 +104,7 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 	a, b := maps[0], maps[1]
 	// Two ports of one server test port dependence, two servers address dependence.
 	sameIP := a.server.Addr() == b.server.Addr()
+	r.Target = a.name + " and " + b.name
 	r.Address = a.mapped.String()
 	r.SetDetail("mapped_address", a.mapped.String())
 	r.SetDetail("mapped_address_2", b.mapped.String())

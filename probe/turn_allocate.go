@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -122,7 +123,11 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 			if err := tc.HandshakeContext(ctx); err != nil {
 				_ = c.Close()
 				reason := fmt.Sprintf("TLS handshake with %s failed: %v", t.Endpoint.Addr(), err)
-				if k := turnKind(ctx, err); k != KindOther {
+				var ua x509.UnknownAuthorityError
+				if errors.As(err, &ua) && ua.Cert != nil {
+					reason = fmt.Sprintf("TLS handshake with %s failed: its certificate is issued by %q, which this computer does not trust (likely TLS inspection, or a missing ca_files entry)", t.Endpoint.Addr(), ua.Cert.Issuer.String())
+					r.SetDetail("issuer", ua.Cert.Issuer.String())
+				} else if k := turnKind(ctx, err); k != KindOther {
 					reason = Explain(k, "the TLS handshake with "+t.Endpoint.Addr())
 				}
 				return turnFail(r, "tls", reason, "if TLS inspection is in the path, exempt "+t.Endpoint.Host+" from it; "+remedyTURNTCP(t))
