@@ -324,4 +324,3 @@ func (s *Set) Contains(a netip.Addr, service string) bool {
 	}
 	return false
 }
-
