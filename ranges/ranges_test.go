@@ -51,6 +51,27 @@ func TestLoadEmbedded(t *testing.T) {
 	}
 }
 
+// TestLoadRealOldFile loads a file AWS published on 2016-11-09 (kept
+// byte-exact, provenance in docs/RANGES.md): no network_border_group, the
+// first year with ipv6_prefixes.
+func TestLoadRealOldFile(t *testing.T) {
+	s := mustLoad(t, "testdata/aws-2016-11-09.json")
+	if n4, n6 := len(s.Filter("", "", false)), len(s.Filter("", "", true)); n4 != 682 || n6 != 141 {
+		t.Fatalf("v4=%d v6=%d, want 682 and 141", n4, n6)
+	}
+	if s.SyncToken != "1478728748" || s.CreateDate.Format(CreateDateLayout) != "2016-11-09-21-59-08" {
+		t.Fatalf("header %s %s", s.SyncToken, s.CreateDate)
+	}
+	for _, p := range s.Prefixes {
+		if p.NetworkBorderGroup != "" {
+			t.Fatalf("a 2016 entry has a border group: %+v", p)
+		}
+	}
+	if got := s.Services(); strings.Join(got, ",") != "AMAZON,CLOUDFRONT,EC2,ROUTE53,ROUTE53_HEALTHCHECKS" {
+		t.Errorf("services %v", got)
+	}
+}
+
 func TestLoadOldFormatWithoutBorderGroup(t *testing.T) {
 	s := mustLoad(t, "testdata/old-format.json")
 	if len(s.Prefixes) != 2 || s.Prefixes[0].NetworkBorderGroup != "" || s.Prefixes[0].Region != "GLOBAL" {
@@ -391,7 +412,7 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 func FuzzLoad(f *testing.F) {
-	for _, p := range []string{"testdata/small.json", "testdata/old-format.json", "testdata/newer.json"} {
+	for _, p := range []string{"testdata/small.json", "testdata/old-format.json", "testdata/newer.json", "testdata/aws-2016-11-09.json"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -197,10 +197,16 @@ func TestRangesDiffRealFiles(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	// Whole-file diff: real removals too (prefixes AWS split or retired).
+	// Real removals too: CloudFront gave up two GLOBAL blocks since 2016.
+	code, out, _ = runCmd(t, "ranges", "diff", old, "embedded", "--service", "CLOUDFRONT")
+	for _, want := range []string{"CLOUDFRONT GLOBAL: 132 added, 2 removed", "  - 54.230.0.0/16", "  - 205.251.192.0/19", "total: 225 added, 2 removed in 18 service/region pairs (CLOUDFRONT)"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("CLOUDFRONT diff (exit %d) lacks %q", code, want)
+		}
+	}
 	code, out, _ = runCmd(t, "ranges", "diff", old, "embedded")
-	if code != 1 || !strings.Contains(out, "AMAZON us-east-1:") || !strings.Contains(out, "removed") {
-		t.Fatalf("full diff: exit %d", code)
+	if code != 1 || !strings.Contains(out, "total: 16158 added, 153 removed in 703 service/region pairs (all services)") {
+		t.Fatalf("full diff: exit %d, %q", code, out[max(0, len(out)-200):])
 	}
 }
 
