@@ -54,3 +54,15 @@ func BenchmarkOpenDefault(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildIndex is the one-time cost of the lookup index, paid by
+// the first Lookup of a process.
+func BenchmarkBuildIndex(b *testing.B) {
+	s, err := Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		buildIndex(s.Prefixes)
+	}
+}

@@ -3,7 +3,7 @@ package ranges
 import (
 	"encoding/binary"
 	"net/netip"
-	"sort"
+	"slices"
 )
 
 // index answers "which entries contain this address" with a binary search
@@ -38,28 +38,29 @@ type interval[K addrKey] struct {
 	lo, hiPlus1 K
 	top         bool
 	bits        int
-	p           Prefix
+	idx         int32 // into the Prefix slice indexed
 }
 
 func buildIndex(ps []Prefix) *index {
-	var v4 []interval[uint32]
+	v4 := make([]interval[uint32], 0, len(ps))
 	var v6 []interval[u128]
-	for _, p := range ps {
+	for i, p := range ps {
 		if p.Prefix.Addr().Is4() {
-			lo := binary.BigEndian.Uint32(p.Prefix.Addr().AsSlice())
+			a4 := p.Prefix.Addr().As4()
+			lo := binary.BigEndian.Uint32(a4[:])
 			size := uint64(1) << (32 - p.Prefix.Bits())
 			end := uint64(lo) + size
-			v4 = append(v4, interval[uint32]{lo: lo, hiPlus1: uint32(end), top: end > 0xffffffff, bits: p.Prefix.Bits(), p: p})
+			v4 = append(v4, interval[uint32]{lo: lo, hiPlus1: uint32(end), top: end > 0xffffffff, bits: p.Prefix.Bits(), idx: int32(i)})
 		} else {
 			a := p.Prefix.Addr().As16()
 			lo := u128{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])}
 			hp, top := addPow2(lo, 128-p.Prefix.Bits())
-			v6 = append(v6, interval[u128]{lo: lo, hiPlus1: hp, top: top, bits: p.Prefix.Bits(), p: p})
+			v6 = append(v6, interval[u128]{lo: lo, hiPlus1: hp, top: top, bits: p.Prefix.Bits(), idx: int32(i)})
 		}
 	}
 	return &index{
-		v4: sweep(v4, func(a, b uint32) bool { return a < b }),
-		v6: sweep(v6, u128.less),
+		v4: sweep(ps, v4, orderV4(v4), func(a, b uint32) bool { return a < b }),
+		v6: sweep(ps, v6, orderV6(v6), u128.less),
 	}
 }
 
@@ -84,51 +85,95 @@ func addPow2(a u128, n int) (u128, bool) {
 	return u128{hi, lo}, overflow
 }
 
-func sweep[K addrKey](ivs []interval[K], less func(a, b K) bool) segments[K] {
+// orderV4 sorts IPv4 intervals by start, broadest first, then file order,
+// with one integer sort (start<<32 | bits<<26 | index).
+func orderV4(ivs []interval[uint32]) []int32 {
+	keys := make([]uint64, len(ivs))
+	for i, iv := range ivs {
+		keys[i] = uint64(iv.lo)<<32 | uint64(iv.bits)<<26 | uint64(i)
+	}
+	slices.Sort(keys)
+	order := make([]int32, len(ivs))
+	for i, k := range keys {
+		order[i] = int32(k & (1<<26 - 1))
+	}
+	return order
+}
+
+// orderV6 is orderV4 for IPv6 intervals.
+func orderV6(ivs []interval[u128]) []int32 {
+	order := make([]int32, len(ivs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		a, b := &ivs[x], &ivs[y]
+		switch {
+		case a.lo != b.lo:
+			if a.lo.less(b.lo) {
+				return -1
+			}
+			return 1
+		case a.bits != b.bits:
+			return a.bits - b.bits
+		}
+		return int(x - y)
+	})
+	return order
+}
+
+// sweep cuts the address space at every start and end of the intervals,
+// visited in order (by start, broadest first). Because CIDR prefixes are
+// nested or disjoint, the covering intervals form a stack: each one lies
+// inside the one below it, so the first to end is on top.
+func sweep[K addrKey](ps []Prefix, ivs []interval[K], order []int32, less func(a, b K) bool) segments[K] {
 	seg := segments[K]{less: less}
 	if len(ivs) == 0 {
 		return seg
 	}
-	// Broadest first among equal starts, then file order (stable).
-	sort.SliceStable(ivs, func(i, j int) bool {
-		if ivs[i].lo != ivs[j].lo {
-			return less(ivs[i].lo, ivs[j].lo)
+	seg.starts = make([]K, 0, 2*len(ivs))
+	seg.offs = make([]int32, 0, 2*len(ivs)+1)
+	seg.entries = make([]Prefix, 0, 3*len(ivs))
+	var stack []int32
+	// emit starts a segment at pt covered by the stack; a segment already
+	// started at pt is replaced.
+	emit := func(pt K) {
+		if n := len(seg.starts); n > 0 && seg.starts[n-1] == pt {
+			seg.entries = seg.entries[:seg.offs[n-1]]
+		} else {
+			seg.starts = append(seg.starts, pt)
+			seg.offs = append(seg.offs, int32(len(seg.entries)))
 		}
-		return ivs[i].bits < ivs[j].bits
-	})
-	// Every boundary: starts and ends+1.
-	points := make([]K, 0, 2*len(ivs))
-	for _, iv := range ivs {
-		points = append(points, iv.lo)
-		if !iv.top {
-			points = append(points, iv.hiPlus1)
-		}
-	}
-	sort.Slice(points, func(i, j int) bool { return less(points[i], points[j]) })
-	uniq := points[:0]
-	for i, p := range points {
-		if i == 0 || p != uniq[len(uniq)-1] {
-			uniq = append(uniq, p)
+		for _, i := range stack {
+			seg.entries = append(seg.entries, ps[ivs[i].idx])
 		}
 	}
-	// ended reports whether iv ends at or before point p.
-	ended := func(iv interval[K], p K) bool { return !iv.top && !less(p, iv.hiPlus1) }
-	var stack []interval[K]
-	next := 0
-	for _, pt := range uniq {
-		for len(stack) > 0 && ended(stack[len(stack)-1], pt) {
-			stack = stack[:len(stack)-1]
-		}
-		for next < len(ivs) && ivs[next].lo == pt {
-			stack = append(stack, ivs[next])
-			next++
-		}
-		seg.starts = append(seg.starts, pt)
-		seg.offs = append(seg.offs, int32(len(seg.entries)))
-		for _, iv := range stack {
-			seg.entries = append(seg.entries, iv.p)
+	// popUntil pops every interval ending at or before limit (all when
+	// all is set), starting a segment where each one ends.
+	popUntil := func(limit K, all bool) {
+		for len(stack) > 0 {
+			top := &ivs[stack[len(stack)-1]]
+			if top.top || (!all && less(limit, top.hiPlus1)) {
+				return
+			}
+			end := top.hiPlus1
+			for len(stack) > 0 {
+				t := &ivs[stack[len(stack)-1]]
+				if t.top || t.hiPlus1 != end {
+					break
+				}
+				stack = stack[:len(stack)-1]
+			}
+			emit(end)
 		}
 	}
+	for _, i := range order {
+		iv := &ivs[i]
+		popUntil(iv.lo, false)
+		stack = append(stack, i)
+		emit(iv.lo)
+	}
+	popUntil(ivs[0].lo, true)
 	seg.offs = append(seg.offs, int32(len(seg.entries)))
 	return seg
 }
