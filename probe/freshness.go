@@ -35,7 +35,7 @@ var rangesFreshness = Probe{
 
 // Freshness is the ranges.freshness result for set at now.
 func Freshness(set *ranges.Set, now time.Time) Result {
-	r := Result{ID: "ranges.freshness", Target: "ranges", Address: set.Source}
+	r := Result{ID: "ranges.freshness", Target: "ranges"}
 	age := set.Age(now)
 	days := int(age / (24 * time.Hour))
 	r.SetMetric("age_s", age.Seconds())

@@ -60,7 +60,8 @@ type Set struct {
 	Source     string
 	CreateDate time.Time
 	SyncToken  string
-	// Prefixes lists IPv4 entries then IPv6 entries, in file order.
+	// Prefixes lists the entries of "prefixes" and "ipv6_prefixes", each
+	// list in file order.
 	Prefixes []Prefix
 	// Note is a remark about how the set was chosen (e.g. an unreadable
 	// cache was ignored); empty when there is nothing to say.

@@ -179,3 +179,27 @@ func TestUpdateUnreachable(t *testing.T) {
 		t.Errorf("a cache file appeared: %v", err)
 	}
 }
+
+// TestOpenURL loads --ranges https://… from a real (local) server; an HTML
+// answer is an input error naming the URL and offset, a 404 a plain error.
+func TestOpenURL(t *testing.T) {
+	good := readFile(t, "testdata/small.json")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ip-ranges.json", func(w http.ResponseWriter, r *http.Request) { w.Write(good) })
+	mux.HandleFunc("/portal", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("\n  <html>log in</html>")) })
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	s, err := Open(ts.URL + "/ip-ranges.json")
+	if err != nil || s.Source != ts.URL+"/ip-ranges.json" || len(s.Prefixes) != 9 {
+		t.Fatalf("good URL: %v %v", s, err)
+	}
+	_, err = Open(ts.URL + "/portal")
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), ts.URL+"/portal: byte 3: this is an HTML page") {
+		t.Fatalf("portal: %v", err)
+	}
+	_, err = Open(ts.URL + "/missing")
+	if err == nil || errors.As(err, &ie) || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("404: %v", err)
+	}
+}
