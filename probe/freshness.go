@@ -42,6 +42,9 @@ func Freshness(set *ranges.Set, now time.Time) Result {
 	r.SetDetail("source", set.Source)
 	r.SetDetail("create_date", set.CreateDate.UTC().Format(time.RFC3339))
 	r.SetDetail("sync_token", set.SyncToken)
+	if set.Note != "" {
+		r.SetDetail("note", set.Note)
+	}
 	what := describeSource(set)
 	const remedy = "run `ccp-preflight ranges update` (fetches " + ranges.DefaultURL +
 		"), then regenerate any IP allowlist from it (`ccp-preflight ranges export --region R`); or pass a current file with --ranges FILE|URL"

@@ -398,8 +398,11 @@ func rangesExport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return rangesErr(stderr, "ranges export", err)
 	}
-	if len(set.Filter("AMAZON_CONNECT", reg, false))+len(set.Filter("AMAZON_CONNECT", reg, true)) == 0 {
-		fmt.Fprintf(stderr, "note: %s has no AMAZON_CONNECT ranges of its own in this file; only the GLOBAL ones are included (is Amazon Connect offered there?)\n", reg)
+	for _, v6 := range []bool{false, true} {
+		if len(set.Filter("AMAZON_CONNECT", reg, v6)) == 0 {
+			fam := map[bool]string{false: "IPv4", true: "IPv6"}[v6]
+			fmt.Fprintf(stderr, "note: %s has no %s AMAZON_CONNECT ranges of its own in this file; only the GLOBAL ones are included (is Amazon Connect offered there?)\n", reg, fam)
+		}
 	}
 	if now := time.Now(); set.Stale(now) {
 		fmt.Fprintf(stderr, "note: ranges data: %s\n", set.Freshness(now))

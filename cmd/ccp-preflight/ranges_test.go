@@ -265,6 +265,12 @@ func TestRangesExportFormats(t *testing.T) {
 		}
 	}
 
+	// A region without Connect blocks of its own in one family says so.
+	code, _, errOut = runCmd(t, "ranges", "export", "--format", "cidr", "--region", "us-gov-west-1")
+	if code != 0 || !strings.Contains(errOut, "us-gov-west-1 has no IPv4 AMAZON_CONNECT ranges of its own") || strings.Contains(errOut, "no IPv6") {
+		t.Errorf("us-gov-west-1 note: exit %d %q", code, errOut)
+	}
+
 	_, out, _ = runCmd(t, "ranges", "export", "--format", "cidr", "--region", "us-east-1")
 	if !strings.Contains(out, "\n15.193.0.0/19\n") || strings.Contains(out, "15.193.7.0/24") {
 		t.Errorf("cidr list wrong")
