@@ -264,23 +264,25 @@ func openNewest(path string) (*Set, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return Embedded()
 	}
-	var note string
 	if err == nil {
 		var h *Set
 		if h, err = header(b, path); err == nil {
 			if !h.CreateDate.After(emb.CreateDate) {
 				return Embedded()
 			}
-			s, err := LoadBytes(b, path)
-			if err == nil {
+			var s *Set
+			if s, err = LoadBytes(b, path); err == nil {
 				return s, nil
 			}
-			note = fmt.Sprintf("ignored the cached file (%v); run `ccp-preflight ranges update`", err)
 		}
 	}
-	if note == "" {
-		note = fmt.Sprintf("ignored the cached file %s (%v); run `ccp-preflight ranges update`", path, plainErr(err))
+	// err names the path already when it is an InputError.
+	why := fmt.Sprintf("%s: %s", path, plainErr(err))
+	var ie *InputError
+	if errors.As(err, &ie) {
+		why = err.Error()
 	}
+	note := fmt.Sprintf("ignored the cached file (%s); run `ccp-preflight ranges update`", why)
 	s, err := Embedded()
 	if s != nil {
 		s.Note = note
