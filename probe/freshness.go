@@ -19,8 +19,10 @@ const futureSlack = 24 * time.Hour
 // rangesFreshness checks the age of the ip-ranges.json in use against AWS's
 // 30-day notice for new ranges (docs/CONNECT.md, Option 2): older data may
 // lack ranges Connect uses now, so firewall rules and the membership check
-// built from it can be wrong. Warn in the last week (ranges.WarnMargin),
-// fail past 30 days.
+// built from it can be wrong. Warn from the last week (ranges.WarnMargin)
+// on, and past 30 days too: stale data is the tool's problem, not the
+// network's, so it must not turn the network's verdict into "not ready";
+// `--fail-on warn` makes it fail the run for those who want that.
 var rangesFreshness = Probe{
 	ID:      "ranges.freshness",
 	Budget:  fixed(freshnessBudget),
@@ -55,7 +57,7 @@ func Freshness(set *ranges.Set, now time.Time) Result {
 			what, set.CreateDate.UTC().Format("2006-01-02"), -days)
 		r.Remedy = "set this computer's clock right (sync with NTP); sign-in also breaks with clock skew above 10 s"
 	case age > ranges.NoticePeriod:
-		r.Status, r.Phase = Fail, "freshness"
+		r.Status, r.Phase = Warn, "freshness"
 		r.Reason = fmt.Sprintf("the IP ranges in use (%s, published %s) are %d days old: AWS announces new ranges only 30 days before using them, so addresses Connect uses now may be missing",
 			what, set.CreateDate.UTC().Format("2006-01-02"), days)
 		r.Remedy = remedy
