@@ -133,16 +133,13 @@ func (l *Lab) closeAll() error {
 	var errs []error
 	if l.HTTPS != nil {
 		errs = append(errs, l.HTTPS.Close())
-		l.HTTPS = nil
 	}
 	if l.DNS != nil {
 		errs = append(errs, l.DNS.Close())
-		l.DNS = nil
 	}
-	for i, t := range l.TURN {
+	for _, t := range l.TURN {
 		if t != nil {
 			errs = append(errs, t.Close())
-			l.TURN[i] = nil
 		}
 	}
 	return errors.Join(errs...)
