@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -139,7 +140,20 @@ func dialEndpoint(ctx context.Context, env *Env, e catalog.Endpoint) (*dialed, *
 		firstErr  error
 		firstAddr string
 	)
-	for _, a := range ans.Addrs {
+	// IPv4 first: AWS publishes Connect's ranges mostly for IPv4, and a
+	// silently broken IPv6 path must not use up the budget before IPv4 is
+	// tried.
+	addrs := slices.Clone(ans.Addrs)
+	slices.SortStableFunc(addrs, func(a, b netip.Addr) int {
+		switch {
+		case a.Is4() && !b.Is4():
+			return -1
+		case !a.Is4() && b.Is4():
+			return 1
+		}
+		return 0
+	})
+	for _, a := range addrs {
 		addr := netip.AddrPortFrom(a, uint16(e.Port)).String()
 		start := time.Now()
 		c, err := dialTCP(ctx, addr)

@@ -35,8 +35,12 @@ func allTargets(c *config.Config) []Target {
 
 func runDNS(ctx context.Context, env *Env, t Target) Result {
 	e := t.Endpoint
-	ans := env.DNS.Lookup(ctx, e.Host)
 	r := Result{Target: e.Host}
+	if _, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil {
+		r.Status, r.Reason = Skip, e.Host+" is an IP address: nothing to resolve"
+		return r
+	}
+	ans := env.DNS.Lookup(ctx, e.Host)
 	r.SetDetail("resolver", ans.Server)
 	r.SetMetric("rtt_ms", ms(ans.RTT))
 	if ans.Err != nil {

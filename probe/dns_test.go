@@ -179,3 +179,17 @@ func TestResolverIPLiteral(t *testing.T) {
 		t.Fatalf("literal = %+v", a)
 	}
 }
+
+func TestDNSResolveIPLiteralSkips(t *testing.T) {
+	r := runProbe(t, dnsResolve, envFor(""), webEndpoint("192.0.2.10", 443))
+	wantResult(t, r, Skip, "", []string{"is an IP address"}, nil)
+}
+
+func TestResolverSystemHostsFile(t *testing.T) {
+	// "localhost" comes from /etc/hosts (or Go's built-in loopback rule):
+	// no packet leaves this computer.
+	a := NewResolver("").Lookup(context.Background(), "localhost")
+	if a.Err != nil || len(a.Addrs) == 0 || !a.Addrs[0].IsLoopback() || a.Server != "system resolver" {
+		t.Fatalf("system lookup of localhost = %+v", a)
+	}
+}

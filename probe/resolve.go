@@ -249,14 +249,14 @@ func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr
 		err error
 	)
 	for i := 0; i < dnsAttempts; i++ {
-		in, _, err = c.ExchangeContext(ctx, m, server)
+		in, err = exchangeOnce(ctx, c, m, server)
 		if err == nil || ctx.Err() != nil || Classify(err) != KindTimeout {
 			break
 		}
 	}
 	if err == nil && in.Truncated {
 		tc := &dns.Client{Net: "tcp", Timeout: dnsAttemptTimeout}
-		in, _, err = tc.ExchangeContext(ctx, m, server)
+		in, err = exchangeOnce(ctx, tc, m, server)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -275,4 +275,21 @@ func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr
 		}
 	}
 	return addrs, in.Rcode, nil
+}
+
+// exchangeOnce is one exchange that, unlike miekg/dns's ExchangeContext
+// (which only honours the deadline), also ends when ctx is cancelled.
+func exchangeOnce(ctx context.Context, c *dns.Client, m *dns.Msg, server string) (*dns.Msg, error) {
+	co, err := c.DialContext(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	stop := context.AfterFunc(ctx, func() { _ = co.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	in, _, err := c.ExchangeWithConnContext(ctx, m, co)
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return in, err
 }
