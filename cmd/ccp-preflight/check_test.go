@@ -243,3 +243,14 @@ func TestCheckUnreachableEndpointExitsOne(t *testing.T) {
 		t.Errorf("report lacks the refused connect:\n%s", out)
 	}
 }
+
+// BenchmarkCheckLab is `check --lab --skip media` in process: the lab's
+// servers start, every check runs, the JSON report renders.
+func BenchmarkCheckLab(b *testing.B) {
+	for b.Loop() {
+		var o, e bytes.Buffer
+		if code := run([]string{"check", "--lab", "--skip", "media", "--no-progress", "--format", "json"}, &o, &e); code != exitOK {
+			b.Fatalf("exit %d: %s", code, e.String())
+		}
+	}
+}
