@@ -74,7 +74,7 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	server := ans.Server
 	use := "the softphone's media (TURN)"
 	if e.Port != 3478 || e.Service != catalog.AmazonConnect {
-		use = "the CCP (" + strings.ToLower(e.Purpose) + ")"
+		use = "the CCP (" + e.Purpose + ")"
 		if e.Purpose == "" {
 			use = "the CCP"
 		}
