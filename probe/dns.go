@@ -95,6 +95,10 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	case DNSServFail:
 		r.Reason = fmt.Sprintf("the DNS server %s failed to get an answer for %s (SERVFAIL): it cannot reach AWS's name servers, or DNSSEC validation failed", server, e.Host)
 		r.Remedy = fmt.Sprintf("let the DNS server (%s) reach the internet's name servers (outbound UDP and TCP 53), or use another resolver; %s", server, allow)
+		if server == "system resolver" {
+			r.Reason = fmt.Sprintf("this computer's DNS server failed or refused to answer for %s (SERVFAIL or REFUSED: the system resolver does not say which)", e.Host)
+			r.Remedy = "set `resolver:` in --config to this network's DNS server to tell the two apart; " + r.Remedy
+		}
 	case DNSRefused:
 		r.Reason = fmt.Sprintf("the DNS server %s refused to answer for %s (REFUSED): it does not serve this computer or this name", server, e.Host)
 		r.Remedy = fmt.Sprintf("use a DNS server that allows recursive queries from this computer (the configured %s does not), or %s", server, allow)

@@ -150,10 +150,14 @@ func (r *Resolver) query(ctx context.Context, host string) Answer {
 	return a
 }
 
+// systemResolver is the operating system's resolver; tests replace it
+// with one whose server is a lab DNS server.
+var systemResolver = net.DefaultResolver
+
 // systemQuery asks the operating system's resolver (Go's resolver or the
 // C library, as net.DefaultResolver picks).
 func systemQuery(ctx context.Context, host string) Answer {
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	ips, err := systemResolver.LookupNetIP(ctx, "ip", host)
 	if err == nil {
 		for i := range ips {
 			ips[i] = ips[i].Unmap()
@@ -175,6 +179,8 @@ func systemQuery(ctx context.Context, host string) Answer {
 	case errors.As(err, &de) && de.IsTimeout:
 		a.Kind = DNSTimeout
 	case errors.As(err, &de) && strings.Contains(de.Err, "server misbehaving"):
+		// Go's resolver reports SERVFAIL and REFUSED alike; dns.resolve
+		// says so (a configured resolver, asked directly, tells them apart).
 		a.Kind = DNSServFail
 	case errors.As(err, &de) && strings.Contains(de.Err, "refused"):
 		a.Kind = DNSRefused
