@@ -243,10 +243,18 @@ type connectProxy struct {
 }
 
 func startProxy(t *testing.T, deny int) *connectProxy {
+	return startProxyTLS(t, deny, nil)
+}
+
+// startProxyTLS starts the proxy; with ca it speaks TLS (an https:// proxy).
+func startProxyTLS(t *testing.T, deny int, ca *lab.CA) *connectProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ca != nil {
+		ln = tls.NewListener(ln, &tls.Config{GetCertificate: ca.GetCertificate})
 	}
 	p := &connectProxy{ln: ln, deny: deny}
 	p.wg.Add(1)
@@ -380,4 +388,35 @@ func TestEnvProxyNamesThePath(t *testing.T) {
 	env.Cfg.Lab = true
 	r = runProbe(t, envProxy, env, webEndpoint(rtcHost, 443))
 	wantResult(t, r, Pass, "", []string{"lab mode ignores HTTPS_PROXY"}, nil)
+}
+
+func TestTLSThroughHTTPSProxy(t *testing.T) {
+	ca, s := startTLS(t, "ccp-preflight lab CA")
+	p := startProxyTLS(t, 0, ca)
+	env := loopbackEnv(t)
+	pu := p.URL()
+	pu.Scheme = "https"
+	env.Cfg.Proxy = pu
+	env.Cfg.Roots = ca.Pool()
+	env.Cfg.Lab = true
+	r := runProbe(t, tlsHandshake, env, webEndpoint(rtcHost, s.Port))
+	wantResult(t, r, Pass, "", []string{"TLS 1.3 with " + rtcHost}, nil)
+	if r.Details["proxy"] != "https://"+p.ln.Addr().String() {
+		t.Errorf("proxy detail = %q", r.Details["proxy"])
+	}
+}
+
+func TestConnectRemedyPerKind(t *testing.T) {
+	env := envFor("")
+	e := webEndpoint(rtcHost, 443)
+	for k, want := range map[Kind]string{
+		KindPermission:  "in the local firewall",
+		KindUnreachable: "give this computer a route",
+		KindRefused:     "rejects (sends a reset)",
+		KindTimeout:     "allow outbound TCP 443 to " + rtcHost,
+	} {
+		if got := connectRemedy(env.Cfg, e, k); !strings.Contains(got, want) || !strings.Contains(got, "allow outbound TCP 443 to "+rtcHost) {
+			t.Errorf("%s: remedy %q lacks %q", k, got, want)
+		}
+	}
 }
