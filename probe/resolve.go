@@ -94,7 +94,7 @@ func (r *Resolver) Lookup(ctx context.Context, host string) Answer {
 			r.calls[key] = c
 			r.mu.Unlock()
 			ans := r.query(ctx, host)
-			if ctx.Err() != nil && ans.Err != nil {
+			if ans.Err != nil && gaveUp(ctx) {
 				r.mu.Lock()
 				if r.calls[key] == c {
 					delete(r.calls, key)
@@ -109,7 +109,7 @@ func (r *Resolver) Lookup(ctx context.Context, host string) Answer {
 		r.mu.Unlock()
 		select {
 		case <-c.done:
-			if c.abandoned && ctx.Err() == nil {
+			if c.abandoned && !gaveUp(ctx) {
 				continue // the first asker gave up; ask again for ourselves
 			}
 			return c.ans
@@ -117,6 +117,17 @@ func (r *Resolver) Lookup(ctx context.Context, host string) Answer {
 			return ctxAnswer(ctx.Err(), r.serverName())
 		}
 	}
+}
+
+// gaveUp reports whether ctx has ended or reached its deadline. The
+// deadline is checked too because a socket deadline taken from ctx can
+// fire a moment before ctx itself is marked done.
+func gaveUp(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 func ctxAnswer(err error, server string) Answer {

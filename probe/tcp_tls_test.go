@@ -420,3 +420,11 @@ func TestConnectRemedyPerKind(t *testing.T) {
 		}
 	}
 }
+
+func TestTCPProxyWantsAuthentication(t *testing.T) {
+	p := startProxy(t, http.StatusProxyAuthRequired)
+	env := loopbackEnv(t)
+	env.Cfg.Proxy = p.URL()
+	r := runProbe(t, tcpConnect, env, webEndpoint(rtcHost, 443))
+	wantResult(t, r, Fail, PhaseProxy, []string{"asks for authentication (HTTP 407)"}, []string{"exempt " + rtcHost + " from proxy authentication"})
+}
