@@ -2,15 +2,178 @@ package probe
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/netip"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
-// STUB: replaced by the real probe.
+// media.quality: a paced Opus-like stream to each TURN server for
+// --duration (mediastream.go), graded with the threshold profile and the
+// ITU-T G.107 E-model (quality/). No credentials: a TURN server answers
+// unauthenticated STUN Binding requests on its listening port.
+
+// mediaSetupBudget is the time before the stream starts: the name lookup
+// (shared with dns.resolve, usually already answered) and the socket.
+const mediaSetupBudget = time.Second
+
+// mediaBudget is a media.quality run: set-up, the stream, the drain.
+func mediaBudget(c *config.Config) time.Duration {
+	return mediaSetupBudget + c.Duration + mediaDrainMax
+}
+
 var mediaQuality = Probe{
 	ID:      "media.quality",
-	Budget:  fixed(time.Second),
+	Budget:  mediaBudget,
 	Targets: turnTargets,
-	Run: func(ctx context.Context, env *Env, t Target) Result {
-		return Result{Status: Skip, Reason: "not implemented yet"}
-	},
+	Run:     runMediaQuality,
+}
+
+func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
+	cfg := env.Cfg
+	r := Result{Target: t.Name}
+	dst, res, ok := resolveUDP(ctx, env, t)
+	if !ok {
+		return res
+	}
+	r.Address = dst.String()
+	count := int(cfg.Duration / mediaInterval)
+	s, err := newStream(dst, count, mediaInterval)
+	if err != nil {
+		r.Status, r.Phase = Fail, "socket"
+		r.Reason = "could not open a UDP socket on this computer: " + err.Error()
+		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
+		return r
+	}
+	runStreams(ctx, []*stream{s}, true)
+	return gradeStream(cfg, t, s, r)
+}
+
+// resolveUDP resolves the target through the run's resolver and picks
+// its first IPv4 address (Connect's TURN servers are IPv4), else IPv6.
+func resolveUDP(ctx context.Context, env *Env, t Target) (*net.UDPAddr, Result, bool) {
+	ans := env.DNS.Lookup(ctx, t.Endpoint.Host)
+	if ans.Err != nil || len(ans.Addrs) == 0 {
+		r := Result{Target: t.Name, Status: Fail, Phase: "resolve"}
+		why := "no addresses"
+		if ans.Err != nil {
+			why = ans.Err.Error()
+		}
+		r.Reason = fmt.Sprintf("%s does not resolve (%s), so no media can reach it", t.Endpoint.Host, why)
+		r.Remedy = fmt.Sprintf("let this computer resolve %s (DNS: allow the name through the resolver or DNS filter; AWS advises checking it with nslookup)", t.Endpoint.Host)
+		return nil, r, false
+	}
+	a := ans.Addrs[0]
+	for _, x := range ans.Addrs {
+		if x.Is4() || x.Is4In6() {
+			a = x.Unmap()
+			break
+		}
+	}
+	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(t.Endpoint.Port))), Result{}, true
+}
+
+// gradeStream turns a finished stream into the media.quality result.
+func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
+	what := fmt.Sprintf("UDP %d to %s", t.Endpoint.Port, t.Endpoint.Host)
+	pk := s.packets()
+	s.mu.Lock()
+	sendErr, readErr, mapped, remapped, replyType := s.sendErr, s.readErr, s.mapped, s.remapped, s.replyType
+	s.mu.Unlock()
+	if s.conn.Stamped() {
+		r.SetDetail("receive_times", "kernel")
+	} else {
+		r.SetDetail("receive_times", "read")
+	}
+	st := quality.Analyze(pk, mediaInterval)
+	r.SetMetric("sent_packets", float64(st.Sent))
+	r.SetMetric("received_packets", float64(st.Received))
+	if st.Received == 0 {
+		r.Status, r.Phase = Fail, "read"
+		err := sendErr
+		if err == nil {
+			err = readErr
+		}
+		k := Classify(err)
+		if err != nil {
+			r.Phase = "send"
+		}
+		if k == KindNone {
+			k = KindTimeout
+			r.Phase = "read"
+		}
+		r.Reason = Explain(k, what) + fmt.Sprintf(" (0 of %d paced packets answered)", st.Sent)
+		if replyType != "" {
+			r.Reason = fmt.Sprintf("%s answered with %s instead of a Binding success, so the stream cannot be measured", t.Endpoint.Host, replyType)
+		}
+		r.Remedy = RemedyTURN(cfg, t.Endpoint)
+		return r
+	}
+	setStreamMetrics(&r, st)
+	if mapped != "" {
+		r.SetDetail("mapped_address", mapped)
+	}
+	r.SetDetail("codec", quality.Opus.Name)
+	r.SetDetail("mos_band", quality.BandOfMOS(st.MOS()).Name+" ("+quality.BandOfMOS(st.MOS()).Meaning+", ITU-T G.109)")
+	for _, x := range st.Seconds {
+		r.Series = append(r.Series, Sample{T: x.T, RTTMS: x.RTTMS, JitterMS: x.JitterMS, LossRatio: x.LossRatio, Sent: x.Sent, Received: x.Received})
+	}
+	vs := cfg.Thresholds.JudgeStream(st)
+	lvl, reason := quality.Worst(vs)
+	r.Status = Status(lvl)
+	if sendErr != nil && r.Status != Fail {
+		// The stream stopped early on a send error after some replies.
+		r.Status, r.Phase = Fail, "send"
+		r.Reason = Explain(Classify(sendErr), what) + fmt.Sprintf(" after %d packets", st.Sent)
+		r.Remedy = RemedyTURN(cfg, t.Endpoint)
+		return r
+	}
+	if remapped {
+		r.SetDetail("mapping", "the mapped address changed during the stream (NAT rebinding)")
+	}
+	if r.Status == Pass {
+		return r
+	}
+	r.Phase = "quality"
+	r.Reason = reason
+	r.Remedy = qualityRemedy(t, vs[0].Metric)
+	return r
+}
+
+// setStreamMetrics records a stream's figures under their report names.
+func setStreamMetrics(r *Result, st quality.Stats) {
+	r.SetMetric("rtt_ms", st.RTTMeanMS)
+	r.SetMetric("rtt_min_ms", st.RTTMinMS)
+	r.SetMetric("rtt_p95_ms", st.RTTP95MS)
+	r.SetMetric("rtt_max_ms", st.RTTMaxMS)
+	r.SetMetric("jitter_ms", st.JitterMS)
+	r.SetMetric("jitter_max_window_ms", st.WorstWindowJitter())
+	r.SetMetric("loss_ratio", st.LossRatio)
+	r.SetMetric("loss_max_window_ratio", st.WorstWindowLoss())
+	r.SetMetric("burst_loss_ratio", st.BurstLossRatio)
+	r.SetMetric("burst_ratio", st.BurstR)
+	r.SetMetric("reorder_ratio", st.ReorderRatio)
+	r.SetMetric("duplicate_ratio", st.DuplicateRatio)
+	r.SetMetric("mouth_to_ear_ms", quality.MouthToEarMS(st.RTTMeanMS, st.JitterMS, quality.Opus))
+	r.SetMetric("mos", st.MOS())
+}
+
+// qualityRemedy is what to change for the worst metric. Media quality is
+// not a firewall rule: it is the path's load, its queues and its length.
+func qualityRemedy(t Target, metric string) string {
+	flow := fmt.Sprintf("UDP to %s:%d", t.Endpoint.Host, t.Endpoint.Port)
+	switch metric {
+	case "loss_ratio", "burst_loss_ratio":
+		return "packets are lost on the way: prioritise " + flow + " in QoS (DSCP EF/46), check the uplink for saturation and Wi-Fi for interference, and keep media out of VPN tunnels"
+	case "jitter_ms":
+		return "queues on the path vary: prioritise " + flow + " in QoS (DSCP EF/46) so it skips queues behind bulk traffic, and avoid Wi-Fi or a shared uplink during calls"
+	case "rtt_ms":
+		return "the path is long: send " + flow + " directly to the internet (split-tunnel it out of a VPN, no proxy hairpin), and use the Connect region nearest the agents"
+	case "reorder_ratio":
+		return "packets arrive out of order: look for load balancing of " + flow + " across links of different delay (per-packet ECMP or bonded links)"
+	}
+	return "the call would sound poor: prioritise " + flow + " in QoS (DSCP EF/46), keep media out of VPN tunnels, and check the uplink for saturation"
 }

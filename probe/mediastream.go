@@ -1,0 +1,284 @@
+package probe
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/pace"
+	"github.com/ccp-preflight/ccp-preflight/internal/rxstamp"
+	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/pion/stun/v4"
+)
+
+// The paced stream shared by media.quality and capacity.streams: STUN
+// Binding requests padded to the size of an Opus RTP packet, sent at the
+// CCP's cadence from one socket, each answered by the TURN server. No
+// retransmissions: a request without an answer is a lost packet.
+const (
+	// mediaInterval is the CCP's packet interval: Opus, ptime 20 ms,
+	// DTX off (CONNECT.md), so 50 packets a second.
+	mediaInterval = 20 * time.Millisecond
+	// mediaPacketSize is the UDP payload of each request: an Opus frame
+	// at WebRTC's ~40 kbit/s (100 bytes per 20 ms) plus the RTP header
+	// and SRTP tag come to ~120 bytes.
+	mediaPacketSize = 120
+	// mediaPadAttr is the padding attribute: comprehension-optional
+	// (0x8000–0xFFFF), so any STUN server ignores it and answers; not
+	// RFC 5780's PADDING (0x0026), which asks the server to pad replies.
+	mediaPadAttr stun.AttrType = 0xC0DE
+	// mediaStartLead puts the first send a little after set-up so it is
+	// not already late.
+	mediaStartLead = 5 * time.Millisecond
+	// mediaDrainMin and mediaDrainMax bound the wait for the last
+	// replies after the last send: twice the slowest round trip seen,
+	// within these bounds (a reply later than 500 ms is useless to a
+	// call anyway: the jitter buffer has played past it).
+	mediaDrainMin = 50 * time.Millisecond
+	mediaDrainMax = 500 * time.Millisecond
+	// mediaSilenceAbort stops a stream that got no reply at all in this
+	// long: the path is blocked, and stun.binding says why; streaming on
+	// for the whole duration would only delay the report.
+	mediaSilenceAbort = 2 * time.Second
+	// stunHeaderSize is the fixed STUN header (RFC 8489 §5).
+	stunHeaderSize = 20
+)
+
+// stream is one paced sequence of requests from one socket to one server.
+type stream struct {
+	conn     *rxstamp.Conn
+	dst      *net.UDPAddr
+	tag      [4]byte
+	interval time.Duration
+	count    int
+	pkt      []byte
+
+	start time.Time // schedule origin: packet i is due at start + i·interval
+	log   []quality.Packet
+	late  []time.Duration // send time minus schedule time, per packet sent
+	sent  atomic.Int64
+	recv  atomic.Int64
+
+	mu        sync.Mutex
+	maxSeq    int // highest seq answered so far, −1 before the first
+	maxRTT    time.Duration
+	mapped    string // XOR-MAPPED-ADDRESS of the first reply
+	remapped  bool   // a later reply named another mapped address
+	sendErr   error  // first send error
+	readErr   error  // first read error other than the close at the end
+	replyType string // an unexpected reply type, if any ("error 400")
+}
+
+// newStream opens a socket for a stream of count packets to dst.
+func newStream(dst *net.UDPAddr, count int, interval time.Duration) (*stream, error) {
+	network := "udp4"
+	if dst.IP.To4() == nil {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{conn: rxstamp.New(c), dst: dst, interval: interval, count: count, maxSeq: -1,
+		log: make([]quality.Packet, count), late: make([]time.Duration, 0, count)}
+	rand.Read(s.tag[:])
+	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
+		stun.RawAttribute{Type: mediaPadAttr, Value: make([]byte, mediaPacketSize-stunHeaderSize-4)})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	s.pkt = append([]byte(nil), m.Raw...)
+	copy(s.pkt[8:12], s.tag[:])
+	return s, nil
+}
+
+// close releases the socket (ends the reader).
+func (s *stream) close() { s.conn.Close() }
+
+// run sends the stream on its schedule from start until count packets
+// are sent or ctx ends. It records each packet's send time. Send errors
+// are kept (the first one) and end the stream.
+func (s *stream) run(ctx context.Context) {
+	for i := 0; i < s.count; i++ {
+		due := s.start.Add(time.Duration(i) * s.interval)
+		pace.SleepUntil(due)
+		if ctx.Err() != nil {
+			return
+		}
+		binary.BigEndian.PutUint32(s.pkt[12:16], uint32(i))
+		now := time.Now()
+		s.log[i].Seq = i
+		s.log[i].Sent = now.Sub(s.start)
+		s.late = append(s.late, now.Sub(due))
+		s.sent.Store(int64(i + 1))
+		if _, err := s.conn.WriteToUDP(s.pkt, s.dst); err != nil {
+			s.mu.Lock()
+			if s.sendErr == nil {
+				s.sendErr = err
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// read records replies until the socket is closed.
+func (s *stream) read() {
+	buf := make([]byte, 1500)
+	for {
+		n, from, at, err := s.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.mu.Lock()
+			if s.readErr == nil {
+				s.readErr = err
+			}
+			s.mu.Unlock()
+			// ICMP errors (refused) arrive as read errors on some systems:
+			// keep reading, the stream decides by what it received.
+			if Classify(err) == KindRefused {
+				continue
+			}
+			return
+		}
+		if from == nil || !from.IP.Equal(s.dst.IP) || from.Port != s.dst.Port {
+			continue
+		}
+		s.handle(buf[:n], at)
+	}
+}
+
+func (s *stream) handle(b []byte, at time.Time) {
+	if !stun.IsMessage(b) || len(b) < 20 {
+		return
+	}
+	m := &stun.Message{Raw: append([]byte(nil), b...)}
+	if err := m.Decode(); err != nil {
+		return
+	}
+	if [4]byte(m.TransactionID[0:4]) != s.tag {
+		return
+	}
+	seq := int(binary.BigEndian.Uint32(m.TransactionID[4:8]))
+	if seq < 0 || seq >= s.count || seq >= int(s.sent.Load()) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.Type != stun.BindingSuccess {
+		s.replyType = m.Type.String()
+		return
+	}
+	var xa stun.XORMappedAddress
+	if err := xa.GetFrom(m); err == nil {
+		if s.mapped == "" {
+			s.mapped = xa.String()
+		} else if xa.String() != s.mapped {
+			s.remapped = true
+		}
+	}
+	p := &s.log[seq]
+	if p.Received {
+		p.Dups++
+		return
+	}
+	p.Received = true
+	p.Recv = at.Sub(s.start)
+	if rtt := p.Recv - p.Sent; rtt > s.maxRTT {
+		s.maxRTT = rtt
+	}
+	if seq < s.maxSeq {
+		p.Reordered = true
+	} else {
+		s.maxSeq = seq
+	}
+	s.recv.Add(1)
+}
+
+// packets returns the log of the packets sent, for quality.Analyze. Call
+// after runStreams returned.
+func (s *stream) packets() []quality.Packet { return s.log[:s.sent.Load()] }
+
+// runStreams runs the streams together: each on its own schedule,
+// staggered evenly across one interval so many streams do not send in
+// bursts, then waits for the last replies (the drain) and closes their
+// sockets. With abortSilent, a run where no stream got any reply within
+// mediaSilenceAbort stops early.
+func runStreams(ctx context.Context, streams []*stream, abortSilent bool) {
+	if len(streams) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readers, senders sync.WaitGroup
+	origin := time.Now().Add(mediaStartLead)
+	for i, s := range streams {
+		s.start = origin.Add(time.Duration(i) * s.interval / time.Duration(len(streams)))
+		readers.Add(1)
+		go func() { defer readers.Done(); s.read() }()
+		senders.Add(1)
+		go func() { defer senders.Done(); s.run(ctx) }()
+	}
+	sendersDone := make(chan struct{})
+	go func() { senders.Wait(); close(sendersDone) }()
+	if abortSilent {
+		t := time.NewTimer(mediaSilenceAbort)
+		select {
+		case <-t.C:
+			if totalRecv(streams) == 0 {
+				cancel()
+			}
+		case <-sendersDone:
+		}
+		t.Stop()
+	}
+	<-sendersDone
+
+	// Drain: wait for outstanding replies, at most twice the slowest
+	// round trip seen (within bounds), polling so a complete run ends
+	// at once.
+	var maxRTT time.Duration
+	for _, s := range streams {
+		s.mu.Lock()
+		maxRTT = max(maxRTT, s.maxRTT)
+		s.mu.Unlock()
+	}
+	drain := min(max(2*maxRTT, mediaDrainMin), mediaDrainMax)
+	if totalRecv(streams) == 0 {
+		drain = mediaDrainMin
+	}
+	deadline := time.Now().Add(drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil && !complete(streams) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	for _, s := range streams {
+		s.close()
+	}
+	readers.Wait()
+}
+
+func totalRecv(streams []*stream) int64 {
+	var n int64
+	for _, s := range streams {
+		n += s.recv.Load()
+	}
+	return n
+}
+
+// complete: every packet sent has been answered.
+func complete(streams []*stream) bool {
+	for _, s := range streams {
+		if s.recv.Load() < s.sent.Load() {
+			return false
+		}
+	}
+	return true
+}
