@@ -49,6 +49,10 @@ type Direction struct {
 	ReorderDelay time.Duration
 	// DuplicateEvery sends every Nth datagram twice; 0 duplicates none.
 	DuplicateEvery int
+	// RatePPS polices the direction to this many datagrams a second
+	// (over 100 ms slots, as a shaper or policer on a site's uplink
+	// would); 0 is unlimited.
+	RatePPS int
 }
 
 // Config is the relay's impairment: Up is client → target, Down the replies.
@@ -56,7 +60,14 @@ type Config struct {
 	Up, Down Direction
 	// Seed makes the jitter reproducible.
 	Seed int64
+	// MaxSessions is the number of client addresses the relay maps, as a
+	// NAT with a full port table: datagrams from further clients are
+	// dropped. 0 is unlimited.
+	MaxSessions int
 }
+
+// policeSlot is the policer's accounting slot.
+const policeSlot = 100 * time.Millisecond
 
 // Counts are what one direction did. Applied figures are the delays the
 // relay actually applied (from the kernel's receive time to the moment
@@ -103,8 +114,12 @@ type Relay struct {
 	rng      *rand.Rand
 	sessions map[string]*net.UDPConn
 	counts   [2]Counts // up, down
-	closed   bool
-	wg       sync.WaitGroup
+	slot     [2]struct {
+		start time.Time
+		n     int
+	}
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // New starts a relay on 127.0.0.1 (an ephemeral port) towards target,
@@ -188,6 +203,11 @@ func (r *Relay) session(client *net.UDPAddr) (*net.UDPConn, error) {
 	if c, ok := r.sessions[client.String()]; ok {
 		return c, nil
 	}
+	if r.cfg.MaxSessions > 0 && len(r.sessions) >= r.cfg.MaxSessions {
+		r.counts[0].In++
+		r.counts[0].Dropped++
+		return nil, errors.New("impair: session table full")
+	}
 	c, err := net.DialUDP("udp", nil, r.target)
 	if err != nil {
 		return nil, err
@@ -230,6 +250,18 @@ func (r *Relay) forward(dir int, now time.Time, data []byte, send func([]byte)) 
 		c.Dropped++
 		r.mu.Unlock()
 		return
+	}
+	if d.RatePPS > 0 {
+		sl := &r.slot[dir]
+		if now.Sub(sl.start) >= policeSlot {
+			sl.start, sl.n = now, 0
+		}
+		sl.n++
+		if sl.n > d.RatePPS*int(policeSlot/time.Millisecond)/1000 {
+			c.Dropped++
+			r.mu.Unlock()
+			return
+		}
 	}
 	delay := d.Delay + r.jitter(d)
 	if d.ReorderEvery > 0 && n%d.ReorderEvery == 0 {

@@ -196,3 +196,23 @@ func TestRelayRefusesNonLoopback(t *testing.T) {
 		t.Fatal("relay accepted a non-loopback target")
 	}
 }
+
+// TestRelayLimits: the session table and the policer drop what exceeds them.
+func TestRelayLimits(t *testing.T) {
+	r, err := New(echo(t).LocalAddr().String(), Config{MaxSessions: 1, Up: Direction{RatePPS: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// A burst of 200 through a 100/s policer (10 per 100 ms slot): 10
+	// pass, or 20 if the burst straddles two slots.
+	got := send(t, r, 200, 0)
+	if n := len(got.rtts); n < 10 || n > 20 {
+		t.Errorf("%d of a 200-datagram burst passed a 100/s policer, want 10–20", n)
+	}
+	// A second client finds the table full.
+	got = send(t, r, 10, time.Millisecond)
+	if len(got.rtts) != 0 {
+		t.Errorf("second client got %d echoes through a 1-session table", len(got.rtts))
+	}
+}

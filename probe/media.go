@@ -48,6 +48,7 @@ func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
 		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
 		return r
 	}
+	defer s.close()
 	runStreams(ctx, []*stream{s}, true)
 	return gradeStream(cfg, t, s, r)
 }

@@ -90,6 +90,7 @@ func streamThrough(t *testing.T, dst *net.UDPAddr, n int, interval time.Duration
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.close()
 	runStreams(context.Background(), []*stream{s}, false)
 	return quality.Analyze(s.packets(), interval)
 }

@@ -84,9 +84,8 @@ func newStream(dst *net.UDPAddr, count int, interval time.Duration) (*stream, er
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{conn: rxstamp.New(c), dst: dst, interval: interval, count: count, maxSeq: -1,
-		log: make([]quality.Packet, count), late: make([]time.Duration, 0, count)}
-	rand.Read(s.tag[:])
+	s := &stream{conn: rxstamp.New(c), dst: dst, interval: interval}
+	s.reset(count)
 	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
 		stun.RawAttribute{Type: mediaPadAttr, Value: make([]byte, mediaPacketSize-stunHeaderSize-4)})
 	if err != nil {
@@ -96,6 +95,26 @@ func newStream(dst *net.UDPAddr, count int, interval time.Duration) (*stream, er
 	s.pkt = append([]byte(nil), m.Raw...)
 	copy(s.pkt[8:12], s.tag[:])
 	return s, nil
+}
+
+// reset prepares the stream for another run of count packets on the same
+// socket (capacity.streams keeps each agent's socket across steps, as a
+// real agent keeps its NAT mapping). The mapped address is kept, so a
+// mapping that changes between runs counts as remapped.
+func (s *stream) reset(count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count = count
+	s.log = make([]quality.Packet, count)
+	s.late = make([]time.Duration, 0, count)
+	s.sent.Store(0)
+	s.recv.Store(0)
+	s.maxSeq, s.maxRTT = -1, 0
+	s.sendErr, s.readErr, s.replyType = nil, nil, ""
+	rand.Read(s.tag[:]) // replies to an earlier run no longer match
+	if s.pkt != nil {
+		copy(s.pkt[8:12], s.tag[:])
+	}
 }
 
 // close releases the socket (ends the reader).
@@ -128,13 +147,14 @@ func (s *stream) run(ctx context.Context) {
 	}
 }
 
-// read records replies until the socket is closed.
+// read records replies until the socket is closed or its read deadline
+// passes (the end of a run).
 func (s *stream) read() {
 	buf := make([]byte, 1500)
 	for {
 		n, from, at, err := s.conn.Read(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || Classify(err) == KindTimeout {
 				return
 			}
 			s.mu.Lock()
@@ -209,8 +229,8 @@ func (s *stream) packets() []quality.Packet { return s.log[:s.sent.Load()] }
 
 // runStreams runs the streams together: each on its own schedule,
 // staggered evenly across one interval so many streams do not send in
-// bursts, then waits for the last replies (the drain) and closes their
-// sockets. With abortSilent, a run where no stream got any reply within
+// bursts, then waits for the last replies (the drain) and stops their
+// readers (the sockets stay open: the caller closes them). With abortSilent, a run where no stream got any reply within
 // mediaSilenceAbort stops early.
 func runStreams(ctx context.Context, streams []*stream, abortSilent bool) {
 	if len(streams) == 0 {
@@ -222,6 +242,7 @@ func runStreams(ctx context.Context, streams []*stream, abortSilent bool) {
 	origin := time.Now().Add(mediaStartLead)
 	for i, s := range streams {
 		s.start = origin.Add(time.Duration(i) * s.interval / time.Duration(len(streams)))
+		s.conn.SetReadDeadline(time.Time{})
 		readers.Add(1)
 		go func() { defer readers.Done(); s.read() }()
 		senders.Add(1)
@@ -260,7 +281,7 @@ func runStreams(ctx context.Context, streams []*stream, abortSilent bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	for _, s := range streams {
-		s.close()
+		s.conn.SetReadDeadline(time.Now())
 	}
 	readers.Wait()
 }
