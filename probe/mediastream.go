@@ -120,31 +120,28 @@ func (s *stream) reset(count int) {
 // close releases the socket (ends the reader).
 func (s *stream) close() { s.conn.Close() }
 
-// run sends the stream on its schedule from start until count packets
-// are sent or ctx ends. It records each packet's send time. Send errors
-// are kept (the first one) and end the stream.
-func (s *stream) run(ctx context.Context) {
-	for i := 0; i < s.count; i++ {
-		due := s.start.Add(time.Duration(i) * s.interval)
-		pace.SleepUntil(due)
-		if ctx.Err() != nil {
-			return
-		}
-		binary.BigEndian.PutUint32(s.pkt[12:16], uint32(i))
-		now := time.Now()
-		s.log[i].Seq = i
-		s.log[i].Sent = now.Sub(s.start)
-		s.late = append(s.late, now.Sub(due))
-		s.sent.Store(int64(i + 1))
-		if _, err := s.conn.WriteToUDP(s.pkt, s.dst); err != nil {
-			s.mu.Lock()
-			if s.sendErr == nil {
-				s.sendErr = err
-			}
-			s.mu.Unlock()
-			return
-		}
+// send sends packet i now (the pacer calls it at the packet's due time)
+// and records when it left. It reports false when the stream must stop:
+// all sent, or a send error (the first is kept).
+func (s *stream) send(i int, due time.Time) bool {
+	if i >= s.count {
+		return false
 	}
+	binary.BigEndian.PutUint32(s.pkt[12:16], uint32(i))
+	now := time.Now()
+	s.log[i].Seq = i
+	s.log[i].Sent = now.Sub(s.start)
+	s.late = append(s.late, now.Sub(due))
+	s.sent.Store(int64(i + 1))
+	if _, err := s.conn.WriteToUDP(s.pkt, s.dst); err != nil {
+		s.mu.Lock()
+		if s.sendErr == nil {
+			s.sendErr = err
+		}
+		s.mu.Unlock()
+		return false
+	}
+	return i+1 < s.count
 }
 
 // read records replies until the socket is closed or its read deadline
@@ -227,29 +224,60 @@ func (s *stream) handle(b []byte, at time.Time) {
 // after runStreams returned.
 func (s *stream) packets() []quality.Packet { return s.log[:s.sent.Load()] }
 
-// runStreams runs the streams together: each on its own schedule,
-// staggered evenly across one interval so many streams do not send in
-// bursts, then waits for the last replies (the drain) and stops their
-// readers (the sockets stay open: the caller closes them). With abortSilent, a run where no stream got any reply within
-// mediaSilenceAbort stops early.
+// pacerSlots is how many send times one interval is split into when
+// many streams run: streams share a slot round-robin, so 200 streams
+// make 1,000 wake-ups a second of 10 sends each instead of 10,000 single
+// ones. A slot's 10 sends take ~50 µs, well inside the timing target,
+// and the wake-ups are what a loaded machine delays.
+const pacerSlots = 20
+
+// runStreams runs the streams together on one pacer goroutine: each
+// stream on its own schedule (packet i due at its start + i·interval),
+// the starts staggered across one interval in pacerSlots slots so many
+// streams do not send in one burst. Then it waits for the last replies
+// (the drain) and stops the readers (the sockets stay open: the caller
+// closes them). With abortSilent, a run where no stream got any reply
+// within mediaSilenceAbort stops early. All streams must share one
+// interval.
 func runStreams(ctx context.Context, streams []*stream, abortSilent bool) {
 	if len(streams) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var readers, senders sync.WaitGroup
+	var readers sync.WaitGroup
+	interval := streams[0].interval
+	slots := min(len(streams), pacerSlots)
+	tick := interval / time.Duration(slots)
 	origin := time.Now().Add(mediaStartLead)
+	bySlot := make([][]*stream, slots)
 	for i, s := range streams {
-		s.start = origin.Add(time.Duration(i) * s.interval / time.Duration(len(streams)))
+		slot := i % slots
+		bySlot[slot] = append(bySlot[slot], s)
+		s.start = origin.Add(time.Duration(slot) * tick)
 		s.conn.SetReadDeadline(time.Time{})
 		readers.Add(1)
 		go func() { defer readers.Done(); s.read() }()
-		senders.Add(1)
-		go func() { defer senders.Done(); s.run(ctx) }()
 	}
 	sendersDone := make(chan struct{})
-	go func() { senders.Wait(); close(sendersDone) }()
+	go func() {
+		defer close(sendersDone)
+		active := len(streams)
+		stopped := make(map[*stream]bool)
+		for k := 0; active > 0; k++ {
+			due := origin.Add(time.Duration(k) * tick)
+			pace.SleepUntil(due)
+			if ctx.Err() != nil {
+				return
+			}
+			for _, s := range bySlot[k%slots] {
+				if !stopped[s] && !s.send(k/slots, due) {
+					stopped[s] = true
+					active--
+				}
+			}
+		}
+	}()
 	if abortSilent {
 		t := time.NewTimer(mediaSilenceAbort)
 		select {
