@@ -3,8 +3,10 @@ package probe
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -114,6 +116,12 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 		return r
 	}
 	setStreamMetrics(&r, st)
+	if p99 := lateP99(s.late); p99 >= 0 {
+		r.SetMetric("send_late_p99_ms", p99)
+		if p99 > busyLateMS {
+			r.SetDetail("timing", fmt.Sprintf("this computer was busy: packets left up to %.1f ms late (p99), so jitter may be overstated; run again with less load for a cleaner figure", p99))
+		}
+	}
 	if mapped != "" {
 		r.SetDetail("mapped_address", mapped)
 	}
@@ -142,6 +150,22 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.Reason = reason
 	r.Remedy = qualityRemedy(t, vs[0].Metric)
 	return r
+}
+
+// busyLateMS is the send lateness (p99) above which the result notes that
+// the computer was too busy to keep the CCP's cadence: 2 ms is 10 % of a
+// packet interval, and a quiet machine stays under 0.5 ms (docs/MEDIA.md).
+const busyLateMS = 2.0
+
+// lateP99 is the 99th percentile of send lateness in ms (−1 if none).
+func lateP99(late []time.Duration) float64 {
+	if len(late) == 0 {
+		return -1
+	}
+	v := append([]time.Duration(nil), late...)
+	sort.Slice(v, func(a, b int) bool { return v[a] < v[b] })
+	i := min(len(v)-1, int(math.Ceil(0.99*float64(len(v))))-1)
+	return float64(v[max(i, 0)]) / 1e6
 }
 
 // setStreamMetrics records a stream's figures under their report names.
