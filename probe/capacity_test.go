@@ -18,6 +18,21 @@ func TestCapacityNotAsked(t *testing.T) {
 	}
 }
 
+func TestCapacityWaitsForMedia(t *testing.T) {
+	cfg := testConfig(5*time.Second, startTURN(t))
+	cfg.Capacity = 10
+	if w := capacityWait(cfg); w < cfg.Duration {
+		t.Errorf("capacity waits %v while media.quality runs %v", w, cfg.Duration)
+	}
+	if b, m := capacityBudget(cfg), mediaBudget(cfg); b < m+4*capacityStepDuration {
+		t.Errorf("capacity budget %v does not cover the media wait (%v) and 4 steps", b, m)
+	}
+	cfg.Skip = []string{"media"}
+	if w := capacityWait(cfg); w != 0 {
+		t.Errorf("waits %v with media skipped", w)
+	}
+}
+
 func TestStepsUpTo(t *testing.T) {
 	for n, want := range map[int]string{1: "[1]", 7: "[1 2 5 7]", 20: "[1 2 5 10 20]", 200: "[1 2 5 10 20 50 100 150 200]"} {
 		if got := strings.Join(strings.Fields(strings.Trim(fmtInts(stepsUpTo(n)), "[]")), " "); "["+got+"]" != want {
@@ -59,6 +74,7 @@ func TestCapacity(t *testing.T) {
 		r := relayTo(t, srv, c)
 		cfg := testConfig(time.Second, r.Addr())
 		cfg.Capacity = n
+		cfg.Skip = []string{"media"} // no wait for media.quality
 		ctx, cancel := context.WithTimeout(context.Background(), capacityBudget(cfg))
 		defer cancel()
 		res := runCapacity(ctx, NewEnv(cfg), Target{Name: "TURN"})
