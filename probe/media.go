@@ -84,7 +84,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	what := fmt.Sprintf("UDP %d to %s", t.Endpoint.Port, t.Endpoint.Host)
 	pk := s.packets()
 	s.mu.Lock()
-	sendErr, readErr, mapped, remapped, replyType := s.sendErr, s.readErr, s.mapped, s.remapped, s.replyType
+	sendErr, refused, readErr, mapped, remapped, replyType := s.sendErr, s.refused, s.readErr, s.mapped, s.remapped, s.replyType
 	s.mu.Unlock()
 	if s.conn.Stamped() {
 		r.SetDetail("receive_times", "kernel")
@@ -97,13 +97,12 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	if st.Received == 0 {
 		r.Status, r.Phase = Fail, "read"
 		err := sendErr
-		if err == nil {
+		if err != nil {
+			r.Phase = "send"
+		} else if err = refused; err == nil {
 			err = readErr
 		}
 		k := Classify(err)
-		if err != nil {
-			r.Phase = "send"
-		}
 		if k == KindNone {
 			k = KindTimeout
 			r.Phase = "read"

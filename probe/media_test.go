@@ -263,3 +263,18 @@ func TestMediaHealthyTiming(t *testing.T) {
 		t.Errorf("details %v mos %v", res.Details, res.Metrics["mos"])
 	}
 }
+
+// TestMediaRefused: a port with nothing listening answers with ICMP port
+// unreachable, reported as refused (not as a silent drop).
+func TestMediaRefused(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.LocalAddr().(*net.UDPAddr)
+	c.Close() // nothing listens there now
+	res := runMedia(t, testConfig(time.Second), a)
+	if res.Status != Fail || !strings.Contains(res.Reason, "refused") || !strings.Contains(res.Remedy, "allow outbound UDP") {
+		t.Fatalf("status %s phase %q reason %q remedy %q", res.Status, res.Phase, res.Reason, res.Remedy)
+	}
+}

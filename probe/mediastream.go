@@ -69,7 +69,8 @@ type stream struct {
 	maxRTT    time.Duration
 	mapped    string // XOR-MAPPED-ADDRESS of the first reply
 	remapped  bool   // a later reply named another mapped address
-	sendErr   error  // first send error
+	sendErr   error  // first send error other than refused (ends the stream)
+	refused   error  // an ICMP port unreachable seen on a send or read
 	readErr   error  // first read error other than the close at the end
 	replyType string // an unexpected reply type, if any ("error 400")
 }
@@ -80,7 +81,10 @@ func newStream(dst *net.UDPAddr, count int, interval time.Duration) (*stream, er
 	if dst.IP.To4() == nil {
 		network = "udp6"
 	}
-	c, err := net.ListenUDP(network, nil)
+	// A connected socket: the kernel filters replies to this server, and
+	// an ICMP port unreachable comes back as "refused" instead of
+	// looking like a silent drop.
+	c, err := net.DialUDP(network, nil, dst)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func (s *stream) reset(count int) {
 	s.sent.Store(0)
 	s.recv.Store(0)
 	s.maxSeq, s.maxRTT = -1, 0
-	s.sendErr, s.readErr, s.replyType = nil, nil, ""
+	s.sendErr, s.refused, s.readErr, s.replyType = nil, nil, nil, ""
 	rand.Read(s.tag[:]) // replies to an earlier run no longer match
 	if s.pkt != nil {
 		copy(s.pkt[8:12], s.tag[:])
@@ -133,12 +137,18 @@ func (s *stream) send(i int, due time.Time) bool {
 	s.log[i].Sent = now.Sub(s.start)
 	s.late = append(s.late, now.Sub(due))
 	s.sent.Store(int64(i + 1))
-	if _, err := s.conn.WriteToUDP(s.pkt, s.dst); err != nil {
+	if _, err := s.conn.Write(s.pkt); err != nil {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if Classify(err) == KindRefused {
+			// An earlier datagram drew an ICMP port unreachable: note it
+			// and keep the cadence (it may be transient).
+			s.refused = err
+			return i+1 < s.count
+		}
 		if s.sendErr == nil {
 			s.sendErr = err
 		}
-		s.mu.Unlock()
 		return false
 	}
 	return i+1 < s.count
@@ -155,18 +165,21 @@ func (s *stream) read() {
 				return
 			}
 			s.mu.Lock()
-			if s.readErr == nil {
+			refused := Classify(err) == KindRefused
+			if refused {
+				s.refused = err
+			} else if s.readErr == nil {
 				s.readErr = err
 			}
 			s.mu.Unlock()
-			// ICMP errors (refused) arrive as read errors on some systems:
-			// keep reading, the stream decides by what it received.
-			if Classify(err) == KindRefused {
+			// ICMP errors (refused) arrive as read errors on a connected
+			// socket: keep reading, the stream decides by what it received.
+			if refused {
 				continue
 			}
 			return
 		}
-		if from == nil || !from.IP.Equal(s.dst.IP) || from.Port != s.dst.Port {
+		if from != nil && (!from.IP.Equal(s.dst.IP) || from.Port != s.dst.Port) {
 			continue
 		}
 		s.handle(buf[:n], at)
