@@ -278,3 +278,15 @@ func TestMediaRefused(t *testing.T) {
 		t.Fatalf("status %s phase %q reason %q remedy %q", res.Status, res.Phase, res.Reason, res.Remedy)
 	}
 }
+
+// TestMediaBudget: the run's deadline with media.quality is the duration
+// plus under 2.5 s (set-up, drain, runner grace), so a healthy check ends
+// within duration + 1 s and a broken one soon after.
+func TestMediaBudget(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Minute} {
+		cfg := testConfig(d)
+		if over := Deadline(cfg, []Probe{mediaQuality}) - d; over <= mediaDrainMax || over > 2500*time.Millisecond {
+			t.Errorf("duration %v: deadline exceeds it by %v", d, over)
+		}
+	}
+}
