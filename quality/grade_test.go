@@ -114,3 +114,18 @@ func TestAnalyze(t *testing.T) {
 		t.Errorf("worst verdict %+v, want loss fail", vs[0])
 	}
 }
+
+// TestReorderStrictOnly: reordering warns in the strict profile only.
+func TestReorderStrictOnly(t *testing.T) {
+	l := mkLog(250, 30*time.Millisecond, func(int) bool { return false })
+	l[100].Reordered = true
+	s := Analyze(l, 20*time.Millisecond)
+	c, _ := Profile("connect")
+	if lvl, r := Worst(c.JudgeStream(s)); lvl != LevelPass {
+		t.Errorf("connect: %s %q for one reordered packet", lvl, r)
+	}
+	st, _ := Profile("strict")
+	if lvl, r := Worst(st.JudgeStream(s)); lvl != LevelWarn || !strings.Contains(r, "packet reorder < 0.05%") {
+		t.Errorf("strict: %s %q", lvl, r)
+	}
+}
