@@ -32,9 +32,11 @@ const (
 	// (0x8000–0xFFFF), so any STUN server ignores it and answers; not
 	// RFC 5780's PADDING (0x0026), which asks the server to pad replies.
 	mediaPadAttr stun.AttrType = 0xC0DE
-	// mediaStartLead puts the first send a little after set-up so it is
-	// not already late.
-	mediaStartLead = 5 * time.Millisecond
+	// mediaStartLead puts the first send a little after set-up, so it is
+	// not already late and the kernel has switched receive timestamps on
+	// (Linux enables them system-wide a moment after the first socket
+	// asks: internal/rxstamp, 20 ms).
+	mediaStartLead = 20 * time.Millisecond
 	// mediaDrainMin and mediaDrainMax bound the wait for the last
 	// replies after the last send: twice the slowest round trip seen,
 	// within these bounds (a reply later than 500 ms is useless to a

@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// enableSettle is how long after the first socket enables timestamps
+// Linux takes to stamp on arrival: it switches stamping on system-wide
+// through deferred work, and until then stamps a datagram when it is read
+// (which is the fallback's accuracy, never worse). Callers should start
+// measuring at least this long after opening their sockets (probe's
+// mediaStartLead does).
+const enableSettle = 20 * time.Millisecond
+
 // Conn wraps a UDP socket whose reads carry receive times.
 type Conn struct {
 	*net.UDPConn

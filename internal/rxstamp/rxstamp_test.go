@@ -19,6 +19,10 @@ func TestStampBeforeRead(t *testing.T) {
 	if runtime.GOOS == "linux" && !rc.Stamped() {
 		t.Fatal("no kernel timestamps on linux")
 	}
+	// Linux turns receive timestamping on for the system a moment after
+	// the first socket asks (a deferred static key); until then the
+	// kernel stamps at read time.
+	time.Sleep(enableSettle)
 	s, err := net.DialUDP("udp", nil, c.LocalAddr().(*net.UDPAddr))
 	if err != nil {
 		t.Fatal(err)
