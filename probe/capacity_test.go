@@ -43,7 +43,7 @@ func TestStepsUpTo(t *testing.T) {
 }
 
 // TestCapacity steps up against a healthy server, a NAT whose port table
-// holds 3 mappings, and an uplink policed to 300 packets a second.
+// holds 3 mappings, and an uplink policed to 400 packets a second (5 agents send 250, 10 send 500).
 func TestCapacity(t *testing.T) {
 	old := capacityStepTime
 	capacityStepTime = time.Second
@@ -81,7 +81,7 @@ func TestCapacity(t *testing.T) {
 		}
 	})
 	t.Run("policed uplink", func(t *testing.T) {
-		res := run(t, impair.Config{Up: impair.Direction{RatePPS: 300}}, 10)
+		res := run(t, impair.Config{Up: impair.Direction{RatePPS: 400}}, 10)
 		if res.Status != Fail || res.Metrics["streams_breach"] != 10 || res.Metrics["streams_held"] != 5 {
 			t.Fatalf("status %s metrics %v", res.Status, res.Metrics)
 		}
