@@ -1,0 +1,367 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+)
+
+const (
+	testTURNUser   = "agent"
+	testTURNSecret = "s3cret-relay-pass"
+	testRealm      = "example.org"
+)
+
+// startPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
+// long-term credential; relays are on 127.0.0.1 (the default permission
+// handler admits loopback peers). It returns host:port.
+func startPionTURN(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			if ra.Username != testTURNUser {
+				return "", nil, false
+			}
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            pc,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once bool
+	stop = func() {
+		if !once {
+			once = true
+			_ = srv.Close()
+		}
+	}
+	t.Cleanup(stop)
+	return pc.LocalAddr().String(), stop
+}
+
+func relayConfig(t *testing.T, url, user, pass string, timeout, duration time.Duration) *config.Config {
+	t.Helper()
+	th, err := quality.Profile("connect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &config.Config{
+		Region:     "us-east-1",
+		Timeout:    timeout,
+		Duration:   duration,
+		Thresholds: th,
+		ICEServers: []config.ICEServer{{URLs: []string{url}, Username: config.Secret(user), Credential: config.Secret(pass)}},
+	}
+}
+
+// runRelay runs media.relay through the runner and returns its one result.
+func runRelay(t *testing.T, cfg *config.Config) Result {
+	t.Helper()
+	rs := Run(context.Background(), NewEnv(cfg), []Probe{mediaRelay}, nil)
+	if len(rs) != 1 {
+		t.Fatalf("got %d results, want 1: %+v", len(rs), rs)
+	}
+	b, _ := json.Marshal(rs[0])
+	if strings.Contains(string(b), testTURNSecret) || strings.Contains(string(b), "wrong-pass") {
+		t.Fatalf("credential leaked into the result: %s", b)
+	}
+	t.Logf("result: %s", b)
+	return rs[0]
+}
+
+// checkNoLeak fails when goroutines started after before are still running.
+func checkNoLeak(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	t.Fatalf("goroutine leak: %d running, %d before\n%s", runtime.NumGoroutine(), before, buf[:n])
+}
+
+func TestMediaRelayThroughPionTURN(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, stop := startPionTURN(t)
+	url := "turn:" + addr + "?transport=udp"
+	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	if r.Status != Pass {
+		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
+	}
+	if r.Target != url || r.Address != addr {
+		t.Errorf("target %q address %q, want %q and %q", r.Target, r.Address, url, addr)
+	}
+	for _, m := range []string{"ice_ms", "dtls_ms", "rtt_ms", "jitter_ms", "loss_ratio", "allocate_ms"} {
+		if _, ok := r.Metrics[m]; !ok {
+			t.Errorf("metric %s missing: %v", m, r.Metrics)
+		}
+	}
+	if r.Metrics["loss_ratio"] > 0.02 {
+		t.Errorf("loss_ratio %v on loopback", r.Metrics["loss_ratio"])
+	}
+	if r.Metrics["packets_sent"] < 90 {
+		t.Errorf("packets_sent %v, want ~100 for 2 s at 50/s", r.Metrics["packets_sent"])
+	}
+	if r.Details["local_candidate_type"] != "relay" || r.Details["remote_candidate_type"] != "relay" {
+		t.Errorf("selected pair not relay/relay: %v", r.Details)
+	}
+	if len(r.Series) < 2 {
+		t.Errorf("series has %d seconds, want 2", len(r.Series))
+	}
+	t.Logf("pion TURN loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
+		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
+	stop()
+	checkNoLeak(t, before)
+}
+
+func TestMediaRelayWrongCredentials(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, stop := startPionTURN(t)
+	start := time.Now()
+	r := runRelay(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" {
+		t.Fatalf("status %s phase %q, want fail in ice: %s", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Reason, "rejected the credentials (401") {
+		t.Errorf("reason %q does not say the credentials were rejected", r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "--ice-servers") {
+		t.Errorf("remedy %q does not say how to give fresh credentials", r.Remedy)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %v: a 401 should fail at once", el)
+	}
+	stop()
+	checkNoLeak(t, before)
+}
+
+func TestMediaRelayTURNRefused(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// A port where nothing listens: the kernel answers ICMP port unreachable.
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	start := time.Now()
+	r := runRelay(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "refused") {
+		t.Fatalf("got %s/%q %q, want fail in ice, refused", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "allow outbound UDP") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("took %v, want a fast fail on refused", el)
+	}
+	checkNoLeak(t, before)
+}
+
+func TestMediaRelayTURNSilent(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// A socket that never answers: the firewall-drop symptom.
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	timeout := time.Second
+	start := time.Now()
+	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String()+"?transport=udp", testTURNUser, testTURNSecret, timeout, time.Second))
+	el := time.Since(start)
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "no answer") {
+		t.Fatalf("got %s/%q %q, want fail in ice, no answer", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "allow outbound UDP") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	if el > timeout+relayCloseBudget+500*time.Millisecond {
+		t.Errorf("took %v with a %v timeout", el, timeout)
+	}
+	pc.Close()
+	checkNoLeak(t, before)
+}
+
+func TestMediaRelaySkipsWithoutCredentials(t *testing.T) {
+	cfg := relayConfig(t, "turn:127.0.0.1:3478", "u", "p", time.Second, time.Second)
+	cfg.ICEServers = nil
+	rs := Run(context.Background(), NewEnv(cfg), []Probe{mediaRelay}, nil)
+	if len(rs) != 1 || rs[0].Status != Skip || rs[0].Reason != relayWhy {
+		t.Fatalf("got %+v", rs)
+	}
+	if !strings.Contains(relayWhy, "--ice-servers FILE or $CCP_PREFLIGHT_ICE_SERVERS_FILE") {
+		t.Errorf("why %q", relayWhy)
+	}
+}
+
+func TestMediaRelayUnresolvableName(t *testing.T) {
+	cfg := relayConfig(t, "turn:no-such-host.invalid:3478", testTURNUser, testTURNSecret, time.Second, time.Second)
+	env := NewEnv(cfg)
+	// The answer is pre-seeded (no query leaves the machine): NXDOMAIN.
+	c := &call{done: make(chan struct{}), ans: Answer{Err: errors.New("no such host"), Kind: "nxdomain"}}
+	close(c.done)
+	env.DNS.calls["no-such-host.invalid"] = c
+	rs := Run(context.Background(), env, []Probe{mediaRelay}, nil)
+	r := rs[0]
+	if r.Status != Fail || r.Phase != "resolve" || !strings.Contains(r.Remedy, "resolve no-such-host.invalid") {
+		t.Fatalf("got %s/%q %q / %q", r.Status, r.Phase, r.Reason, r.Remedy)
+	}
+}
+
+// startCoturn runs coturn on loopback per LAB.md and returns host:port;
+// it is stopped by PID at cleanup.
+func startCoturn(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("turnserver")
+	if err != nil {
+		t.Skip("coturn (turnserver) not installed: apt-get install coturn")
+	}
+	l, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	minPort := 40000 + (port % 2000 * 10)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+9),
+		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
+		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
+		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	// Poll until it listens (ss -lun), at most 5 s.
+	want := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := 0; i < 100; i++ {
+		if udpListening(want) {
+			return want
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("coturn did not listen on %s", want)
+	return ""
+}
+
+// udpListening reads /proc/net/udp for a socket bound to addr (127.0.0.1:port).
+func udpListening(addr string) bool {
+	_, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
+	f, err := os.Open("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) > 1 && fs[1] == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMediaRelayThroughCoturn(t *testing.T) {
+	addr := startCoturn(t)
+	before := runtime.NumGoroutine()
+	url := "turn:" + addr + "?transport=udp"
+	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	if r.Status != Pass {
+		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
+	}
+	for _, m := range []string{"ice_ms", "dtls_ms", "rtt_ms", "jitter_ms", "loss_ratio"} {
+		if _, ok := r.Metrics[m]; !ok {
+			t.Errorf("metric %s missing: %v", m, r.Metrics)
+		}
+	}
+	t.Logf("coturn loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
+		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
+	checkNoLeak(t, before)
+
+	// Wrong credentials against coturn: its 401 is told apart too.
+	r = runRelay(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
+	}
+}
+
+func TestRTTFromReport(t *testing.T) {
+	sent := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lsr := ntp32(sent)
+	dlsr := uint32(65536 / 10) // 100 ms held at the receiver
+	got, ok := rttFromReport(sent.Add(150*time.Millisecond), lsr, dlsr)
+	if !ok || got < 49*time.Millisecond || got > 51*time.Millisecond {
+		t.Fatalf("rtt %v ok %v, want 50 ms", got, ok)
+	}
+	if _, ok := rttFromReport(sent, 0, 0); ok {
+		t.Error("LSR 0 (no sender report yet) must give no sample")
+	}
+	if _, ok := rttFromReport(sent, lsr, 65536); ok {
+		t.Error("a negative round trip must be dropped")
+	}
+}
+
+func TestGradeLimits(t *testing.T) {
+	th, _ := quality.Profile("connect")
+	st, rs := gradeLimits(th, map[string]float64{"rtt_ms": 20, "jitter_ms": 5, "loss_ratio": 0})
+	if st != Pass || len(rs) != 0 {
+		t.Fatalf("%s %v", st, rs)
+	}
+	st, rs = gradeLimits(th, map[string]float64{"rtt_ms": 250, "jitter_ms": 5, "loss_ratio": 0.05})
+	if st != Fail || len(rs) != 2 {
+		t.Fatalf("%s %v", st, rs)
+	}
+	joined := strings.Join(rs, "; ")
+	for _, want := range []string{"packet loss 5% is above the 3% fail limit (Twilio", "round trip 250 ms is above the 200 ms warning limit (AWS"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("%q lacks %q", joined, want)
+		}
+	}
+}
