@@ -277,11 +277,11 @@ func (s *relaySession) build(ice0 *config.ICEServer, types []webrtc.NetworkType)
 		return err
 	}
 	se := webrtc.SettingEngine{LoggerFactory: quietLogs}
-	se.SetRelayAcceptanceMinWait(0)                             // pion waits 2 s for relay pairs by default
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)     // nothing to 224.0.0.251
-	se.SetNetworkTypes(types)                                   // only the TURN URLs' transports
-	se.SetNet(s.guard)                                          // and only to the TURN servers
-	se.SetIncludeLoopbackCandidate(false)                       // (relay-only anyway)
+	se.SetRelayAcceptanceMinWait(0)                         // pion waits 2 s for relay pairs by default
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // nothing to 224.0.0.251
+	se.SetNetworkTypes(types)                               // only the TURN URLs' transports
+	se.SetNet(s.guard)                                      // and only to the TURN servers
+	se.SetIncludeLoopbackCandidate(false)                   // (relay-only anyway)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
 	pcCfg := webrtc.Configuration{
@@ -938,7 +938,9 @@ func gradeLimits(th quality.Thresholds, m map[string]float64) (Status, []string)
 	return st, reasons
 }
 
-func trimFloat(v float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".") }
+func trimFloat(v float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
