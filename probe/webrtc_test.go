@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -363,5 +365,170 @@ func TestGradeLimits(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("%q lacks %q", joined, want)
 		}
+	}
+}
+
+// dropLarge is a TURN server socket that silently drops datagrams from
+// clients larger than limit: the "large UDP dropped" path, where STUN and
+// ICE checks pass but DTLS flights carrying certificates do not.
+type dropLarge struct {
+	net.PacketConn
+	limit int
+}
+
+func (d *dropLarge) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := d.PacketConn.ReadFrom(b)
+		if err != nil || n <= d.limit {
+			return n, a, err
+		}
+	}
+}
+
+func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            &dropLarge{PacketConn: pc, limit: 400},
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 1500*time.Millisecond, time.Second))
+	if r.Status != Fail || r.Phase != "dtls" {
+		t.Fatalf("got %s/%q %q, want fail in dtls", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "large UDP datagrams") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	if _, ok := r.Metrics["ice_ms"]; !ok {
+		t.Errorf("ice_ms missing though ICE connected: %v", r.Metrics)
+	}
+	_ = srv.Close()
+	checkNoLeak(t, before)
+}
+
+func TestMediaRelayOverTCP(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		ListenerConfigs: []turn.ListenerConfig{{
+			Listener:              ln,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runRelay(t, relayConfig(t, "turn:"+ln.Addr().String()+"?transport=tcp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	if r.Status != Pass || r.Details["turn_transport"] != "tcp" {
+		t.Fatalf("got %s/%q %q %v", r.Status, r.Phase, r.Reason, r.Details)
+	}
+	_ = srv.Close()
+	checkNoLeak(t, before)
+}
+
+func TestTURNGuardRefusesOtherDestinations(t *testing.T) {
+	turnAddr := netip.MustParseAddrPort("127.0.0.1:3478")
+	g := newTURNGuard(nil, map[string]netip.Addr{"turn.example": turnAddr.Addr()}, []netip.AddrPort{turnAddr}, nil)
+	if a, err := g.ResolveUDPAddr("udp4", "turn.example:3478"); err != nil || a.String() != "127.0.0.1:3478" {
+		t.Fatalf("TURN name: %v %v", a, err)
+	}
+	for _, addr := range []string{"other.example:3478", "127.0.0.1:3479", "127.0.0.2:3478"} {
+		if _, err := g.ResolveUDPAddr("udp4", addr); !errors.Is(err, errNotTURN) {
+			t.Errorf("%s: err %v, want errNotTURN", addr, err)
+		}
+	}
+	if _, err := g.ResolveUDPAddr("udp6", "turn.example:3478"); err == nil {
+		t.Error("udp6 for an IPv4-only TURN server must fail")
+	}
+	c, err := g.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 3478}); !errors.Is(err, errNotTURN) {
+		t.Errorf("write elsewhere: %v, want errNotTURN", err)
+	}
+	if _, err := g.ListenUDP("udp4", nil); !errors.Is(err, errNotTURN) {
+		t.Errorf("ListenUDP: %v", err)
+	}
+}
+
+// dropEveryNth is a TURN server socket that drops every nth ChannelData
+// message from clients (deterministic loss on the media only).
+type dropEveryNth struct {
+	net.PacketConn
+	n, seen int
+	mu      sync.Mutex
+}
+
+func (d *dropEveryNth) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := d.PacketConn.ReadFrom(b)
+		if err != nil || n == 0 || b[0]&0xC0 != 0x40 { // not ChannelData
+			return n, a, err
+		}
+		d.mu.Lock()
+		d.seen++
+		drop := d.seen%d.n == 0
+		d.mu.Unlock()
+		if !drop {
+			return n, a, err
+		}
+	}
+}
+
+func TestMediaRelayMeasuresLoss(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            &dropEveryNth{PacketConn: pc, n: 50},
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 3*time.Second, 3*time.Second))
+	loss := r.Metrics["loss_ratio"]
+	// 2% of the media datagrams are dropped (RTCP and ICE keepalives share
+	// the count, so slightly less of the RTP).
+	if loss < 0.01 || loss > 0.03 {
+		t.Fatalf("loss_ratio %v, want ~0.02", loss)
+	}
+	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "above the 1% warning limit") {
+		t.Errorf("got %s/%q %q, want a loss warning", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {
+		t.Errorf("remedy %q", r.Remedy)
 	}
 }
