@@ -17,13 +17,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inNetns runs f on a thread moved into network namespace name; the
-// thread stays locked and is discarded afterwards.
+// inNetns runs f on a thread moved into network namespace name, then
+// moves the thread back; if that fails the thread stays locked and is
+// discarded.
 func inNetns(t *testing.T, name string, f func()) {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer unix.Close(orig)
 		fd, err := unix.Open("/var/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			errc <- err
@@ -35,10 +42,15 @@ func inNetns(t *testing.T, name string, f func()) {
 			return
 		}
 		f()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- err // the thread stays locked and dies with the goroutine
+			return
+		}
+		runtime.UnlockOSThread()
 		errc <- nil
 	}()
 	if err := <-errc; err != nil {
-		t.Fatalf("entering namespace %s: %v", name, err)
+		t.Fatalf("namespace %s: %v", name, err)
 	}
 }
 

@@ -556,6 +556,21 @@ func remedyDTLS(u config.TURNURL) string {
 	return fmt.Sprintf("let large UDP datagrams (~1200 bytes: DTLS carries certificates) and IP fragments through to %s; check the path MTU and any firewall dropping large UDP", u.Addr())
 }
 
+// remedyTURNError is what to do about a TURN error response (RFC 8656 codes).
+func remedyTURNError(cfg *config.Config, u config.TURNURL, code int) string {
+	switch code {
+	case 403:
+		return "the TURN server forbids this request (403): check the credentials are for this TURN server and that it allows relaying to the peers; " + remedyCreds
+	case 437:
+		return "an earlier allocation from the same local address and port is still alive on the TURN server (437): run the check again"
+	case 486:
+		return "too many allocations for these credentials (486 quota): close other softphone or preflight sessions using them, or wait a few minutes for their allocations to expire"
+	case 508:
+		return "the TURN server has no relay ports left (508): try again later or another TURN server of the region"
+	}
+	return remedyFor(cfg, u)
+}
+
 func lastErr(g guardState) string {
 	if g.LastError == "" {
 		return ""
@@ -578,7 +593,7 @@ func (s *relaySession) noAllocation(cfg *config.Config, u config.TURNURL, g guar
 		r.Reason, r.Remedy = Explain(k, s.what(u)), remedyFor(cfg, u)
 	case g.LastError != "":
 		r.Reason = "the TURN server refused the allocation" + lastErr(g)
-		r.Remedy = "the TURN server refuses relays for these credentials; " + remedyCreds
+		r.Remedy = remedyTURNError(cfg, u, g.LastCode)
 	default:
 		r.Reason = "the TURN server answered but no relay allocation was made"
 		r.Remedy = remedyFor(cfg, u)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,8 +45,10 @@ type guardState struct {
 	Sent, Received int  // STUN/TURN messages to and from the servers
 	Allocated      int  // successful Allocate responses
 	CredsRejected  bool // 401 to a request that carried MESSAGE-INTEGRITY
-	// LastError is the server's last error response, e.g. "CreatePermission 403 Forbidden".
+	// LastError is the server's last error response, e.g. "CreatePermission 403 Forbidden";
+	// LastCode its code.
 	LastError string
+	LastCode  int
 	// SendErr/ReadErr are the first socket errors (refused, permission…).
 	SendErr, ReadErr error
 }
@@ -249,7 +252,8 @@ func (g *turnGuard) observe(b []byte, out bool) {
 		if ec.Code == stun.CodeStaleNonce {
 			return // the client retries with the new nonce
 		}
-		g.st.LastError = fmt.Sprintf("%s %d %s", m.Type.Method, ec.Code, ec.Reason)
+		g.st.LastError = fmt.Sprintf("%s %d %s", m.Type.Method, ec.Code, printable(string(ec.Reason)))
+		g.st.LastCode = int(ec.Code)
 		defer g.ping()
 	}
 }
@@ -352,4 +356,19 @@ func (c *guardConn) SetWriteDeadline(t time.Time) error {
 		return c.conn.SetWriteDeadline(t)
 	}
 	return c.pc.SetWriteDeadline(t)
+}
+
+// printable keeps a server's reason phrase to plain printable text (coturn
+// ends some with a NUL byte), at most 80 characters.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.TrimSpace(s)
 }

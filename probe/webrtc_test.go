@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -264,7 +265,8 @@ func startCoturn(t *testing.T) string {
 		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
 		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,23 +281,24 @@ func startCoturn(t *testing.T) string {
 			<-done
 		}
 	})
-	// Poll until it listens (ss -lun), at most 5 s.
+	// Poll until it listens (like ss -lun), at most 10 s on a busy machine.
 	want := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 100; i++ {
-		if udpListening(want) {
+	for i := 0; i < 200; i++ {
+		if udpListening(cmd.Process.Pid, want) {
 			return want
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("coturn did not listen on %s", want)
+	t.Fatalf("coturn did not listen on %s; its output:\n%s", want, out.String())
 	return ""
 }
 
-// udpListening reads /proc/net/udp for a socket bound to addr (127.0.0.1:port).
-func udpListening(addr string) bool {
+// udpListening reads process pid's /proc/PID/net/udp (its own network
+// namespace) for a socket bound to addr (127.0.0.1:port).
+func udpListening(pid int, addr string) bool {
 	_, p, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(p)
-	f, err := os.Open("/proc/net/udp")
+	f, err := os.Open(fmt.Sprintf("/proc/%d/net/udp", pid))
 	if err != nil {
 		return false
 	}
@@ -312,9 +315,16 @@ func udpListening(addr string) bool {
 
 func TestMediaRelayThroughCoturn(t *testing.T) {
 	addr := startCoturn(t)
-	before := runtime.NumGoroutine()
 	url := "turn:" + addr + "?transport=udp"
-	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	// Wrong credentials first (no allocation exists yet): coturn's 401 is
+	// told apart too.
+	r := runRelay(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
+	}
+
+	before := runtime.NumGoroutine()
+	r = runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
 	if r.Status != Pass {
 		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
 	}
@@ -326,12 +336,6 @@ func TestMediaRelayThroughCoturn(t *testing.T) {
 	t.Logf("coturn loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
 		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
 	checkNoLeak(t, before)
-
-	// Wrong credentials against coturn: its 401 is told apart too.
-	r = runRelay(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
-	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
-		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
-	}
 }
 
 func TestRTTFromReport(t *testing.T) {
@@ -531,4 +535,22 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {
 		t.Errorf("remedy %q", r.Remedy)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
