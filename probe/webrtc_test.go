@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ const (
 // startPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
 // long-term credential; relays are on 127.0.0.1 (the default permission
 // handler admits loopback peers). It returns host:port.
-func startPionTURN(t *testing.T) (addr string, stop func()) {
+func startPionTURN(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -246,7 +247,7 @@ func TestMediaRelayUnresolvableName(t *testing.T) {
 
 // startCoturn runs coturn on loopback per LAB.md and returns host:port;
 // it is stopped by PID at cleanup.
-func startCoturn(t *testing.T) string {
+func startCoturn(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
@@ -258,10 +259,10 @@ func startCoturn(t *testing.T) string {
 	}
 	port := l.LocalAddr().(*net.UDPAddr).Port
 	l.Close()
-	minPort := 40000 + (port % 2000 * 10)
+	minPort := 40000 + (port%200)*100 // 100 relay ports: coturn holds released ones a while
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+9),
+		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+99),
 		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
 		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
@@ -553,4 +554,47 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// benchRelaySetup runs media.relay with a minimal media phase against url
+// and reports the mean and median set-up times.
+func benchRelaySetup(b *testing.B, url string) {
+	th, _ := quality.Profile("connect")
+	cfg := &config.Config{
+		Timeout: 3 * time.Second, Duration: 100 * time.Millisecond, Thresholds: th,
+		ICEServers: []config.ICEServer{{URLs: []string{url}, Username: testTURNUser, Credential: testTURNSecret}},
+	}
+	var alloc, ice, dtls []float64
+	for b.Loop() {
+		r := runMediaRelay(context.Background(), NewEnv(cfg), relayTargets(cfg)[0])
+		if r.Status != Pass {
+			b.Fatalf("%s/%q: %s", r.Status, r.Phase, r.Reason)
+		}
+		alloc = append(alloc, r.Metrics["allocate_ms"])
+		ice = append(ice, r.Metrics["ice_ms"])
+		dtls = append(dtls, r.Metrics["dtls_ms"])
+	}
+	for _, m := range []struct {
+		name string
+		v    []float64
+	}{{"allocate", alloc}, {"ice", ice}, {"dtls", dtls}} {
+		sort.Float64s(m.v)
+		var sum float64
+		for _, x := range m.v {
+			sum += x
+		}
+		b.ReportMetric(sum/float64(len(m.v)), m.name+"_mean_ms")
+		b.ReportMetric(m.v[len(m.v)/2], m.name+"_p50_ms")
+		b.ReportMetric(m.v[len(m.v)*9/10], m.name+"_p90_ms")
+	}
+}
+
+func BenchmarkMediaRelaySetupPionTURN(b *testing.B) {
+	addr, _ := startPionTURN(b)
+	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
+}
+
+func BenchmarkMediaRelaySetupCoturn(b *testing.B) {
+	addr := startCoturn(b)
+	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
 }
