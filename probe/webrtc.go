@@ -276,7 +276,7 @@ func (s *relaySession) build(ice0 *config.ICEServer, types []webrtc.NetworkType)
 		report.SenderInterval(relayReportInterval), report.WithSenderLoggerFactory(quietLogs)); err != nil {
 		return err
 	}
-	se := webrtc.SettingEngine{LoggerFactory: quietLogs}
+	se := webrtc.SettingEngine{LoggerFactory: allocLog{g: s.guard}}
 	se.SetRelayAcceptanceMinWait(0)                         // pion waits 2 s for relay pairs by default
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // nothing to 224.0.0.251
 	se.SetNetworkTypes(types)                               // only the TURN URLs' transports

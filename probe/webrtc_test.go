@@ -434,6 +434,9 @@ func TestMediaRelayOverTCP(t *testing.T) {
 		Realm:         testRealm,
 		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
 		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			if ra.Username != testTURNUser {
+				return "", nil, false
+			}
 			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
 		},
 		ListenerConfigs: []turn.ListenerConfig{{
@@ -444,9 +447,16 @@ func TestMediaRelayOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runRelay(t, relayConfig(t, "turn:"+ln.Addr().String()+"?transport=tcp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	url := "turn:" + ln.Addr().String() + "?transport=tcp"
+	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, time.Second))
 	if r.Status != Pass || r.Details["turn_transport"] != "tcp" {
 		t.Fatalf("got %s/%q %q %v", r.Status, r.Phase, r.Reason, r.Details)
+	}
+	// Over TCP the wire is not parsed; pion's allocation error still tells
+	// rejected credentials apart.
+	r = runRelay(t, relayConfig(t, url, "nobody", "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+		t.Fatalf("wrong credentials over TCP: %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 	_ = srv.Close()
 	checkNoLeak(t, before)
