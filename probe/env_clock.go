@@ -70,7 +70,7 @@ func runEnvClock(ctx context.Context, env *Env, _ Target) Result {
 			continue
 		}
 		if err != nil {
-			tried = append(tried, e.Addr()+": "+shortErr(err))
+			tried = append(tried, e.Addr()+": "+clockErrWord(err))
 			continue
 		}
 		r.Target = e.Addr()
@@ -194,8 +194,8 @@ func roundSkew(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
-// shortErr is an error in a few words for a list of tried endpoints.
-func shortErr(err error) string {
+// clockErrWord is an error in a few words for a list of tried endpoints.
+func clockErrWord(err error) string {
 	if k := Classify(err); k != KindOther && k != KindNone {
 		return string(k)
 	}

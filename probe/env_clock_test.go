@@ -54,10 +54,10 @@ func runClock(t *testing.T, env *Env) Result {
 	return rs[0]
 }
 
-func dur(d time.Duration) *time.Duration { return &d }
+func clockOffset(d time.Duration) *time.Duration { return &d }
 
 func TestEnvClockSkewFails(t *testing.T) {
-	_, ep, roots := clockServer(t, dur(30*time.Second))
+	_, ep, roots := clockServer(t, clockOffset(30*time.Second))
 	r := runClock(t, NewEnv(&config.Config{HTTPS: []catalog.Endpoint{ep}, Roots: roots, Timeout: 2 * time.Second}))
 	if r.Status != Fail || r.Phase != "clock" {
 		t.Fatalf("got %s/%q %q", r.Status, r.Phase, r.Reason)
@@ -77,7 +77,7 @@ func TestEnvClockSkewFails(t *testing.T) {
 }
 
 func TestEnvClockInSync(t *testing.T) {
-	_, ep, roots := clockServer(t, dur(0))
+	_, ep, roots := clockServer(t, clockOffset(0))
 	r := runClock(t, NewEnv(&config.Config{HTTPS: []catalog.Endpoint{ep}, Roots: roots, Timeout: 2 * time.Second}))
 	if r.Status != Pass {
 		t.Fatalf("got %s %q", r.Status, r.Reason)
@@ -89,7 +89,7 @@ func TestEnvClockInSync(t *testing.T) {
 
 // TestEnvClockPinnedClockWarns pins this computer's clock 5 s ahead.
 func TestEnvClockPinnedClockWarns(t *testing.T) {
-	_, ep, roots := clockServer(t, dur(0))
+	_, ep, roots := clockServer(t, clockOffset(0))
 	env := NewEnv(&config.Config{HTTPS: []catalog.Endpoint{ep}, Roots: roots, Timeout: 2 * time.Second})
 	env.Now = func() time.Time { return time.Now().Add(5 * time.Second) }
 	r := runClock(t, env)
@@ -112,8 +112,8 @@ func TestEnvClockFirstReachable(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	refused := catalog.Endpoint{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}
 	l.Close()
-	untrusted := untrustedTLSServer(t)
-	_, ep, roots := clockServer(t, dur(20*time.Second))
+	untrusted := clockUntrustedServer(t)
+	_, ep, roots := clockServer(t, clockOffset(20*time.Second))
 	r := runClock(t, NewEnv(&config.Config{HTTPS: []catalog.Endpoint{refused, untrusted, ep}, Roots: roots, Timeout: 3 * time.Second}))
 	if r.Status != Fail || r.Target != ep.Addr() {
 		t.Fatalf("got %s %q target %q", r.Status, r.Reason, r.Target)
@@ -128,7 +128,7 @@ func TestEnvClockFirstReachable(t *testing.T) {
 // TestEnvClockThroughProxy checks that the request goes through the
 // configured proxy with CONNECT.
 func TestEnvClockThroughProxy(t *testing.T) {
-	_, ep, roots := clockServer(t, dur(0))
+	_, ep, roots := clockServer(t, clockOffset(0))
 	var connects atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
@@ -159,9 +159,9 @@ func TestEnvClockThroughProxy(t *testing.T) {
 	}
 }
 
-// untrustedTLSServer serves TLS with a self-signed certificate made here,
+// clockUntrustedServer serves TLS with a self-signed certificate made here,
 // which no configured root trusts.
-func untrustedTLSServer(t *testing.T) catalog.Endpoint {
+func clockUntrustedServer(t *testing.T) catalog.Endpoint {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

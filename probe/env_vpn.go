@@ -187,7 +187,7 @@ func runEnvVPN(ctx context.Context, env *Env, t Target) Result {
 		r.Reason = fmt.Sprintf("%s does not resolve, so its route cannot be checked (see dns.resolve)", t.Endpoint.Host)
 		return r
 	}
-	dst := netip.AddrPortFrom(pickAddr(ans.Addrs), uint16(t.Endpoint.Port))
+	dst := netip.AddrPortFrom(preferIPv4(ans.Addrs), uint16(t.Endpoint.Port))
 	r.Address = dst.String()
 	src, ifc, err := routeTo(dst)
 	if err != nil {

@@ -17,10 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inNetns runs f on a thread moved into network namespace name, then
+// vpnInNetns runs f on a thread moved into network namespace name, then
 // moves the thread back; if that fails the thread stays locked and is
 // discarded.
-func inNetns(t *testing.T, name string, f func()) {
+func vpnInNetns(t *testing.T, name string, f func()) {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -85,7 +85,7 @@ func TestEnvVPNTunnelInNamespace(t *testing.T) {
 	cfg := &config.Config{Region: "us-east-1", Timeout: time.Second}
 	env := NewEnv(cfg)
 	var viaTun, direct Result
-	inNetns(t, ns, func() {
+	vpnInNetns(t, ns, func() {
 		viaTun = runEnvVPN(context.Background(), env, Target{Name: "10.99.7.2:3478", Endpoint: catalog.Endpoint{Host: "10.99.7.2", Port: 3478}})
 		direct = runEnvVPN(context.Background(), env, Target{Name: "10.99.8.2:3478", Endpoint: catalog.Endpoint{Host: "10.99.8.2", Port: 3478}})
 	})
@@ -100,7 +100,7 @@ func TestEnvVPNTunnelInNamespace(t *testing.T) {
 	}
 	// No route at all: unreachable, told apart.
 	var noRoute Result
-	inNetns(t, ns, func() {
+	vpnInNetns(t, ns, func() {
 		noRoute = runEnvVPN(context.Background(), env, Target{Name: "10.99.9.2:3478", Endpoint: catalog.Endpoint{Host: "10.99.9.2", Port: 3478}})
 	})
 	if noRoute.Status != Fail || noRoute.Phase != "route" || !strings.Contains(noRoute.Reason, "unreachable") {

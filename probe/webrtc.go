@@ -137,10 +137,10 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 				}
 				r.Status, r.Phase = Fail, "resolve"
 				r.Reason = fmt.Sprintf("the TURN server name %s does not resolve (%s)", u.Host, why)
-				r.Remedy = fmt.Sprintf("let this computer resolve %s (AWS's advice: nslookup the TURN name; allow DNS for *.elb.%s.amazonaws.com)", u.Host, regionOr(cfg))
+				r.Remedy = fmt.Sprintf("let this computer resolve %s (AWS's advice: nslookup the TURN name; allow DNS for *.elb.%s.amazonaws.com)", u.Host, regionName(cfg))
 				return r
 			}
-			a = pickAddr(ans.Addrs)
+			a = preferIPv4(ans.Addrs)
 			hosts[u.Host] = a
 		}
 		servers = append(servers, netip.AddrPortFrom(a, uint16(u.Port)))
@@ -154,7 +154,7 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 		}
 	}
 	r.Address = servers[0].String()
-	r.SetDetail("turn_transport", transportOf(urls[0]))
+	r.SetDetail("turn_transport", urlTransport(urls[0]))
 
 	s := &relaySession{ev: make(chan struct{}, 1), th: cfg.Thresholds}
 	base, err := stdnet.NewNet()
@@ -188,22 +188,22 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	return s.grade(r, cfg, urls[0])
 }
 
-func regionOr(cfg *config.Config) string {
+func regionName(cfg *config.Config) string {
 	if cfg == nil || cfg.Region == "" {
 		return "REGION"
 	}
 	return cfg.Region
 }
 
-func transportOf(u config.TURNURL) string {
+func urlTransport(u config.TURNURL) string {
 	if u.Secure {
 		return "tls"
 	}
 	return u.Transport
 }
 
-// pickAddr prefers IPv4, as the CCP's TURN URLs are used over IPv4.
-func pickAddr(as []netip.Addr) netip.Addr {
+// preferIPv4 prefers IPv4, as the CCP's TURN URLs are used over IPv4.
+func preferIPv4(as []netip.Addr) netip.Addr {
 	for _, a := range as {
 		if a.Unmap().Is4() {
 			return a.Unmap()
@@ -227,7 +227,7 @@ type relaySession struct {
 	t0     time.Time
 	side   [2]relaySide
 	inbox  [2]trickleBox
-	rx     rxStats
+	rx     relayRx
 	rtts   []rttSample // loop RTTs from RTCP RR at the sender
 	sent   int
 	sentPS []int // packets sent per second
@@ -500,19 +500,19 @@ func (s *relaySession) connect(ctx context.Context, cfg *config.Config, u config
 	}
 }
 
-// turnEndpoint is the TURN URL as a catalog endpoint, for remedies.
-func turnEndpoint(u config.TURNURL) catalog.Endpoint {
+// urlEndpoint is the TURN URL as a catalog endpoint, for remedies.
+func urlEndpoint(u config.TURNURL) catalog.Endpoint {
 	return catalog.Endpoint{Host: u.Host, Port: u.Port, Service: catalog.AmazonConnect}
 }
 
 func (s *relaySession) what(u config.TURNURL) string {
-	return fmt.Sprintf("%s %d to %s", strings.ToUpper(transportOf(u)), u.Port, u.Addr())
+	return fmt.Sprintf("%s %d to %s", strings.ToUpper(urlTransport(u)), u.Port, u.Addr())
 }
 
-// remedyFor is the rule to allow for the TURN URL's transport.
-func remedyFor(cfg *config.Config, u config.TURNURL) string {
+// relayRemedy is the rule to allow for the TURN URL's transport.
+func relayRemedy(cfg *config.Config, u config.TURNURL) string {
 	if !u.Secure && u.Transport == "udp" {
-		return RemedyTURN(cfg, turnEndpoint(u))
+		return RemedyTURN(cfg, urlEndpoint(u))
 	}
 	return fmt.Sprintf("allow outbound TCP %d to %s", u.Port, u.Host)
 }
@@ -534,7 +534,7 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 	if g.Received == 0 {
 		for _, err := range []error{g.SendErr, g.ReadErr} {
 			if k := Classify(err); k == KindRefused || k == KindPermission || k == KindUnreachable {
-				return fail("ice", Explain(k, s.what(u)), remedyFor(cfg, u))
+				return fail("ice", Explain(k, s.what(u)), relayRemedy(cfg, u))
 			}
 		}
 	}
@@ -542,7 +542,7 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 		return s.noAllocation(cfg, u, g)
 	}
 	if a.iceFailed || b.iceFailed {
-		return fail("ice", "the two peers could not reach each other through the TURN relay (ICE failed)"+lastErr(g), remedyRelayPeers)
+		return fail("ice", "the two peers could not reach each other through the TURN relay (ICE failed)"+turnSaid(g), remedyRelayPeers)
 	}
 	if a.failed || b.failed {
 		return fail("dtls", "the DTLS handshake through the TURN relay failed", remedyDTLS(u))
@@ -568,10 +568,10 @@ func remedyTURNError(cfg *config.Config, u config.TURNURL, code int) string {
 	case 508:
 		return "the TURN server has no relay ports left (508): try again later or another TURN server of the region"
 	}
-	return remedyFor(cfg, u)
+	return relayRemedy(cfg, u)
 }
 
-func lastErr(g guardState) string {
+func turnSaid(g guardState) string {
 	if g.LastError == "" {
 		return ""
 	}
@@ -590,13 +590,13 @@ func (s *relaySession) noAllocation(cfg *config.Config, u config.TURNURL, g guar
 		if k == KindNone || k == KindOther {
 			k = KindTimeout
 		}
-		r.Reason, r.Remedy = Explain(k, s.what(u)), remedyFor(cfg, u)
+		r.Reason, r.Remedy = Explain(k, s.what(u)), relayRemedy(cfg, u)
 	case g.LastError != "":
-		r.Reason = "the TURN server refused the allocation" + lastErr(g)
+		r.Reason = "the TURN server refused the allocation" + turnSaid(g)
 		r.Remedy = remedyTURNError(cfg, u, g.LastCode)
 	default:
 		r.Reason = "the TURN server answered but no relay allocation was made"
-		r.Remedy = remedyFor(cfg, u)
+		r.Remedy = relayRemedy(cfg, u)
 	}
 	return r
 }
@@ -614,12 +614,12 @@ func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
 		if k == KindNone || k == KindOther {
 			k = KindTimeout
 		}
-		r.Reason, r.Remedy = Explain(k, s.what(u)), remedyFor(cfg, u)
+		r.Reason, r.Remedy = Explain(k, s.what(u)), relayRemedy(cfg, u)
 	case a.relayCands == 0 || b.relayCands == 0:
-		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation within %v%s", cfg.Timeout, lastErr(g))
-		r.Remedy = remedyFor(cfg, u)
+		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation within %v%s", cfg.Timeout, turnSaid(g))
+		r.Remedy = relayRemedy(cfg, u)
 	case a.iceConnected.IsZero() || b.iceConnected.IsZero():
-		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", cfg.Timeout, lastErr(g))
+		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", cfg.Timeout, turnSaid(g))
 		r.Remedy = remedyRelayPeers
 	default:
 		r.Phase = "dtls"
@@ -637,20 +637,20 @@ func (s *relaySession) setupMetrics(r *Result) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	a, b := s.side[0], s.side[1]
 	if !a.firstRelay.IsZero() && !b.firstRelay.IsZero() {
-		r.SetMetric("allocate_ms", ms(later(a.firstRelay, b.firstRelay).Sub(s.t0)))
+		r.SetMetric("allocate_ms", ms(laterOf(a.firstRelay, b.firstRelay).Sub(s.t0)))
 	}
 	if a.iceConnected.IsZero() || b.iceConnected.IsZero() {
 		return
 	}
-	ice := later(a.iceConnected, b.iceConnected)
+	ice := laterOf(a.iceConnected, b.iceConnected)
 	r.SetMetric("ice_ms", ms(ice.Sub(s.t0)))
 	if a.connected.IsZero() || b.connected.IsZero() {
 		return
 	}
-	r.SetMetric("dtls_ms", ms(later(a.connected, b.connected).Sub(ice)))
+	r.SetMetric("dtls_ms", ms(laterOf(a.connected, b.connected).Sub(ice)))
 }
 
-func later(a, b time.Time) time.Time {
+func laterOf(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
 	}
@@ -739,8 +739,8 @@ func (s *relaySession) drain(ctx context.Context) {
 	}
 }
 
-// rxStats counts what the receiving peer got.
-type rxStats struct {
+// relayRx counts what the receiving peer got.
+type relayRx struct {
 	start    time.Time // media start, shared with the sender (one process)
 	received int
 	dups     int
@@ -835,19 +835,19 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 	if sent == 0 {
 		r.Status, r.Phase = Fail, "media"
 		r.Reason = "no RTP packet could be sent on the connected relay"
-		r.Remedy = remedyFor(cfg, u)
+		r.Remedy = relayRemedy(cfg, u)
 		return r
 	}
 	loss := 1 - float64(x.received)/float64(sent)
 	loss = max(loss, 0)
-	r.SetMetric("loss_ratio", round4(loss))
+	r.SetMetric("loss_ratio", roundRatio(loss))
 	if x.received == 0 {
 		r.Status, r.Phase = Fail, "media"
 		r.Reason = "the peers connected through the relay, but no audio packet arrived"
 		r.Remedy = remedyRelayPeers
 		return r
 	}
-	r.SetMetric("jitter_ms", round3(x.jitter))
+	r.SetMetric("jitter_ms", roundMS(x.jitter))
 
 	var loop time.Duration
 	if len(rtts) > 0 {
@@ -864,10 +864,10 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 		}
 	}
 	if loop > 0 {
-		r.SetMetric("loop_rtt_ms", round3(float64(loop.Microseconds())/1000))
+		r.SetMetric("loop_rtt_ms", roundMS(float64(loop.Microseconds())/1000))
 		// The loop goes up to the TURN server and back twice; a call's
 		// round trip to TURN is half of it.
-		r.SetMetric("rtt_ms", round3(float64(loop.Microseconds())/2000))
+		r.SetMetric("rtt_ms", roundMS(float64(loop.Microseconds())/2000))
 	}
 	r.Series = relaySeries(sentPS, x, rtts)
 
@@ -882,7 +882,7 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 	return r
 }
 
-func relaySeries(sentPS []int, x rxStats, rtts []rttSample) []Sample {
+func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 	var out []Sample
 	var rtt float64
 	j := 0
@@ -897,13 +897,13 @@ func relaySeries(sentPS []int, x rxStats, rtts []rttSample) []Sample {
 		if k > 0 {
 			rtt = float64((sum / time.Duration(k)).Microseconds()) / 2000
 		}
-		smp := Sample{T: float64(sec), Sent: n, RTTMS: round3(rtt)}
+		smp := Sample{T: float64(sec), Sent: n, RTTMS: roundMS(rtt)}
 		if sec < len(x.rxPS) {
 			smp.Received = x.rxPS[sec]
-			smp.JitterMS = round3(x.jitPS[sec])
+			smp.JitterMS = roundMS(x.jitPS[sec])
 		}
 		if n > 0 {
-			smp.LossRatio = round4(max(0, 1-float64(smp.Received)/float64(n)))
+			smp.LossRatio = roundRatio(max(0, 1-float64(smp.Received)/float64(n)))
 		}
 		out = append(out, smp)
 	}
@@ -947,18 +947,18 @@ func gradeLimits(th quality.Thresholds, m map[string]float64) (Status, []string)
 		if src != "" {
 			src = " (" + src + ")"
 		}
-		reasons = append(reasons, fmt.Sprintf("%s %s%s is above the %s%s %s limit%s", l.label, trimFloat(v*l.scale), l.unit, trimFloat(bound*l.scale), l.unit, level, src))
+		reasons = append(reasons, fmt.Sprintf("%s %s%s is above the %s%s %s limit%s", l.label, fmtNum(v*l.scale), l.unit, fmtNum(bound*l.scale), l.unit, level, src))
 	}
 	sort.Strings(reasons)
 	return st, reasons
 }
 
-func trimFloat(v float64) string {
+func fmtNum(v float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
 }
 
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
-func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+func roundMS(v float64) float64    { return math.Round(v*1000) / 1000 }
+func roundRatio(v float64) float64 { return math.Round(v*10000) / 10000 }
 
 // close closes both peers (releasing the TURN allocations) and waits, for
 // a bounded time, for the session's goroutines.

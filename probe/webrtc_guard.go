@@ -253,7 +253,7 @@ func (g *turnGuard) observe(b []byte, out bool) {
 		if ec.Code == stun.CodeStaleNonce {
 			return // the client retries with the new nonce
 		}
-		g.st.LastError = fmt.Sprintf("%s %d %s", m.Type.Method, ec.Code, printable(string(ec.Reason)))
+		g.st.LastError = fmt.Sprintf("%s %d %s", m.Type.Method, ec.Code, plainReason(string(ec.Reason)))
 		g.st.LastCode = int(ec.Code)
 		defer g.ping()
 	}
@@ -359,9 +359,9 @@ func (c *guardConn) SetWriteDeadline(t time.Time) error {
 	return c.pc.SetWriteDeadline(t)
 }
 
-// printable keeps a server's reason phrase to plain printable text (coturn
+// plainReason keeps a server's reason phrase to plain printable text (coturn
 // ends some with a NUL byte), at most 80 characters.
-func printable(s string) string {
+func plainReason(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
@@ -431,7 +431,7 @@ func (g *turnGuard) allocFailed(msg string) {
 		g.st.CredsRejected = true
 	} else if g.st.LastCode == 0 {
 		g.st.LastCode = code
-		g.st.LastError = fmt.Sprintf("Allocate %d %s", code, printable(strings.TrimSuffix(strings.TrimSpace(reason), ")")))
+		g.st.LastError = fmt.Sprintf("Allocate %d %s", code, plainReason(strings.TrimSuffix(strings.TrimSpace(reason), ")")))
 	}
 	g.mu.Unlock()
 	g.ping()

@@ -34,10 +34,10 @@ const (
 	testRealm      = "example.org"
 )
 
-// startPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
+// startRelayPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
 // long-term credential; relays are on 127.0.0.1 (the default permission
 // handler admits loopback peers). It returns host:port.
-func startPionTURN(t testing.TB) (addr string, stop func()) {
+func startRelayPionTURN(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -86,8 +86,8 @@ func relayConfig(t *testing.T, url, user, pass string, timeout, duration time.Du
 	}
 }
 
-// runRelay runs media.relay through the runner and returns its one result.
-func runRelay(t *testing.T, cfg *config.Config) Result {
+// runRelayProbe runs media.relay through the runner and returns its one result.
+func runRelayProbe(t *testing.T, cfg *config.Config) Result {
 	t.Helper()
 	rs := Run(context.Background(), NewEnv(cfg), []Probe{mediaRelay}, nil)
 	if len(rs) != 1 {
@@ -101,8 +101,8 @@ func runRelay(t *testing.T, cfg *config.Config) Result {
 	return rs[0]
 }
 
-// checkNoLeak fails when goroutines started after before are still running.
-func checkNoLeak(t *testing.T, before int) {
+// relayNoLeak fails when goroutines started after before are still running.
+func relayNoLeak(t *testing.T, before int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -118,9 +118,9 @@ func checkNoLeak(t *testing.T, before int) {
 
 func TestMediaRelayThroughPionTURN(t *testing.T) {
 	before := runtime.NumGoroutine()
-	addr, stop := startPionTURN(t)
+	addr, stop := startRelayPionTURN(t)
 	url := "turn:" + addr + "?transport=udp"
-	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
 	if r.Status != Pass {
 		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
 	}
@@ -147,14 +147,14 @@ func TestMediaRelayThroughPionTURN(t *testing.T) {
 	t.Logf("pion TURN loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
 		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
 	stop()
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestMediaRelayWrongCredentials(t *testing.T) {
 	before := runtime.NumGoroutine()
-	addr, stop := startPionTURN(t)
+	addr, stop := startRelayPionTURN(t)
 	start := time.Now()
-	r := runRelay(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, "wrong-pass", 3*time.Second, time.Second))
 	if r.Status != Fail || r.Phase != "ice" {
 		t.Fatalf("status %s phase %q, want fail in ice: %s", r.Status, r.Phase, r.Reason)
 	}
@@ -168,7 +168,7 @@ func TestMediaRelayWrongCredentials(t *testing.T) {
 		t.Errorf("took %v: a 401 should fail at once", el)
 	}
 	stop()
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestMediaRelayTURNRefused(t *testing.T) {
@@ -181,7 +181,7 @@ func TestMediaRelayTURNRefused(t *testing.T) {
 	addr := pc.LocalAddr().String()
 	pc.Close()
 	start := time.Now()
-	r := runRelay(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
 	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "refused") {
 		t.Fatalf("got %s/%q %q, want fail in ice, refused", r.Status, r.Phase, r.Reason)
 	}
@@ -191,7 +191,7 @@ func TestMediaRelayTURNRefused(t *testing.T) {
 	if el := time.Since(start); el > time.Second {
 		t.Errorf("took %v, want a fast fail on refused", el)
 	}
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestMediaRelayTURNSilent(t *testing.T) {
@@ -204,7 +204,7 @@ func TestMediaRelayTURNSilent(t *testing.T) {
 	defer pc.Close()
 	timeout := time.Second
 	start := time.Now()
-	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String()+"?transport=udp", testTURNUser, testTURNSecret, timeout, time.Second))
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String()+"?transport=udp", testTURNUser, testTURNSecret, timeout, time.Second))
 	el := time.Since(start)
 	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "no answer") {
 		t.Fatalf("got %s/%q %q, want fail in ice, no answer", r.Status, r.Phase, r.Reason)
@@ -216,7 +216,7 @@ func TestMediaRelayTURNSilent(t *testing.T) {
 		t.Errorf("took %v with a %v timeout", el, timeout)
 	}
 	pc.Close()
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestMediaRelaySkipsWithoutCredentials(t *testing.T) {
@@ -245,9 +245,9 @@ func TestMediaRelayUnresolvableName(t *testing.T) {
 	}
 }
 
-// startCoturn runs coturn on loopback per LAB.md and returns host:port;
+// startRelayCoturn runs coturn on loopback per LAB.md and returns host:port;
 // it is stopped by PID at cleanup.
-func startCoturn(t testing.TB) string {
+func startRelayCoturn(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
@@ -266,7 +266,7 @@ func startCoturn(t testing.TB) string {
 		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
 		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
-	var out syncBuffer
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func startCoturn(t testing.TB) string {
 	// Poll until it listens (like ss -lun), at most 10 s on a busy machine.
 	want := fmt.Sprintf("127.0.0.1:%d", port)
 	for i := 0; i < 200; i++ {
-		if udpListening(cmd.Process.Pid, want) {
+		if coturnListening(cmd.Process.Pid, want) {
 			return want
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -294,9 +294,9 @@ func startCoturn(t testing.TB) string {
 	return ""
 }
 
-// udpListening reads process pid's /proc/PID/net/udp (its own network
+// coturnListening reads process pid's /proc/PID/net/udp (its own network
 // namespace) for a socket bound to addr (127.0.0.1:port).
-func udpListening(pid int, addr string) bool {
+func coturnListening(pid int, addr string) bool {
 	_, p, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(p)
 	f, err := os.Open(fmt.Sprintf("/proc/%d/net/udp", pid))
@@ -315,17 +315,17 @@ func udpListening(pid int, addr string) bool {
 }
 
 func TestMediaRelayThroughCoturn(t *testing.T) {
-	addr := startCoturn(t)
+	addr := startRelayCoturn(t)
 	url := "turn:" + addr + "?transport=udp"
 	// Wrong credentials first (no allocation exists yet): coturn's 401 is
 	// told apart too.
-	r := runRelay(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
 	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
 		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 
 	before := runtime.NumGoroutine()
-	r = runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	r = runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
 	if r.Status != Pass {
 		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
 	}
@@ -336,7 +336,7 @@ func TestMediaRelayThroughCoturn(t *testing.T) {
 	}
 	t.Logf("coturn loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
 		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestRTTFromReport(t *testing.T) {
@@ -410,7 +410,7 @@ func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 1500*time.Millisecond, time.Second))
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 1500*time.Millisecond, time.Second))
 	if r.Status != Fail || r.Phase != "dtls" {
 		t.Fatalf("got %s/%q %q, want fail in dtls", r.Status, r.Phase, r.Reason)
 	}
@@ -421,7 +421,7 @@ func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
 		t.Errorf("ice_ms missing though ICE connected: %v", r.Metrics)
 	}
 	_ = srv.Close()
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestMediaRelayOverTCP(t *testing.T) {
@@ -448,18 +448,18 @@ func TestMediaRelayOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "turn:" + ln.Addr().String() + "?transport=tcp"
-	r := runRelay(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, time.Second))
 	if r.Status != Pass || r.Details["turn_transport"] != "tcp" {
 		t.Fatalf("got %s/%q %q %v", r.Status, r.Phase, r.Reason, r.Details)
 	}
 	// Over TCP the wire is not parsed; pion's allocation error still tells
 	// rejected credentials apart.
-	r = runRelay(t, relayConfig(t, url, "nobody", "wrong-pass", 3*time.Second, time.Second))
+	r = runRelayProbe(t, relayConfig(t, url, "nobody", "wrong-pass", 3*time.Second, time.Second))
 	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
 		t.Fatalf("wrong credentials over TCP: %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 	_ = srv.Close()
-	checkNoLeak(t, before)
+	relayNoLeak(t, before)
 }
 
 func TestTURNGuardRefusesOtherDestinations(t *testing.T) {
@@ -533,7 +533,7 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	r := runRelay(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 3*time.Second, 3*time.Second))
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 3*time.Second, 3*time.Second))
 	loss := r.Metrics["loss_ratio"]
 	// 2% of the media datagrams are dropped (RTCP and ICE keepalives share
 	// the count, so slightly less of the RTP).
@@ -548,19 +548,19 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's concurrent writers.
-type syncBuffer struct {
+// lockedBuffer is a bytes.Buffer safe for a process's concurrent writers.
+type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *lockedBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *lockedBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -600,11 +600,11 @@ func benchRelaySetup(b *testing.B, url string) {
 }
 
 func BenchmarkMediaRelaySetupPionTURN(b *testing.B) {
-	addr, _ := startPionTURN(b)
+	addr, _ := startRelayPionTURN(b)
 	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
 }
 
 func BenchmarkMediaRelaySetupCoturn(b *testing.B) {
-	addr := startCoturn(b)
+	addr := startRelayCoturn(b)
 	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
 }
