@@ -231,17 +231,15 @@ type relaySession struct {
 	rtts   []rttSample // loop RTTs from RTCP RR at the sender
 	sent   int
 	sentPS []int // packets sent per second
-	sendTo time.Time
 	closed bool
 }
 
 type relaySide struct {
-	relayCands               int
-	gathered                 bool
-	firstRelay               time.Time
-	iceConnected, connected  time.Time
-	iceFailed, failed        bool
-	iceDisconnected, dtlsErr bool
+	relayCands              int
+	gathered                bool
+	firstRelay              time.Time
+	iceConnected, connected time.Time
+	iceFailed, failed       bool
 }
 
 // trickleBox holds candidates for a peer until its remote description is set.
@@ -411,8 +409,6 @@ func (s *relaySession) callbacks(i int) {
 			}
 		case webrtc.ICEConnectionStateFailed:
 			side.iceFailed = true
-		case webrtc.ICEConnectionStateDisconnected:
-			side.iceDisconnected = true
 		}
 		s.mu.Unlock()
 		s.ping()
@@ -716,9 +712,6 @@ func (s *relaySession) sendMedia(ctx context.Context, d time.Duration) bool {
 		s.sentPS[sec]++
 		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.sendTo = time.Now()
-	s.mu.Unlock()
 	return true
 }
 
