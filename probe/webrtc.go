@@ -48,8 +48,17 @@ const (
 	relayDrainMin = 100 * time.Millisecond
 	relayDrainMax = 500 * time.Millisecond
 	// relayCloseBudget is the time to close both PeerConnections and
-	// release the two TURN allocations.
-	relayCloseBudget = time.Second
+	// release the two TURN allocations (a few ms when healthy: pion sends
+	// the Refresh(0) without waiting).
+	relayCloseBudget = 500 * time.Millisecond
+	// relaySetupBudget bounds ICE and DTLS (or --timeout when shorter). A
+	// healthy set-up is about ten round trips to TURN (Allocate twice for
+	// the 401 challenge, ICE checks and DTLS across the relay loop): 1.5 s
+	// at 150 ms. 3 s keeps a blackholed TURN server's verdict within the
+	// 3.5 s target (issue 3) with the runner's 0.5 s grace, like
+	// turn.allocate; pion's own TURN client would retry for ~8 s and its
+	// ICE would give up after 25 s.
+	relaySetupBudget = 3 * time.Second
 	opusPayloadType  = 111
 	opusClockRate    = 48000
 )
@@ -65,10 +74,18 @@ var mediaRelay = Probe{
 	Run:     runMediaRelay,
 }
 
-// relayBudget is the set-up timeout (ICE and DTLS get --timeout), the
-// media duration, the drain and the close.
+// relaySetup is the time ICE and DTLS may take: relaySetupBudget, or
+// --timeout when shorter.
+func relaySetup(c *config.Config) time.Duration {
+	if c != nil && c.Timeout > 0 && c.Timeout < relaySetupBudget {
+		return c.Timeout
+	}
+	return relaySetupBudget
+}
+
+// relayBudget is the set-up, the media duration, the drain and the close.
 func relayBudget(c *config.Config) time.Duration {
-	return c.Timeout + c.Duration + relayDrainMax + relayCloseBudget
+	return relaySetup(c) + c.Duration + relayDrainMax + relayCloseBudget
 }
 
 // relayTargets is one target per ICE server entry (its URL set); the name
@@ -169,7 +186,7 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 		return r
 	}
 
-	setupCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	setupCtx, cancel := context.WithTimeout(ctx, relaySetup(cfg))
 	defer cancel()
 	if fr := s.connect(setupCtx, cfg, urls[0]); fr != nil {
 		fr.Target, fr.Address, fr.Details = r.Target, r.Address, r.Details
@@ -612,14 +629,14 @@ func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
 		}
 		r.Reason, r.Remedy = Explain(k, s.what(u)), relayRemedy(cfg, u)
 	case a.relayCands == 0 || b.relayCands == 0:
-		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation within %v%s", cfg.Timeout, turnSaid(g))
+		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation within %v%s", relaySetup(cfg), turnSaid(g))
 		r.Remedy = relayRemedy(cfg, u)
 	case a.iceConnected.IsZero() || b.iceConnected.IsZero():
-		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", cfg.Timeout, turnSaid(g))
+		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", relaySetup(cfg), turnSaid(g))
 		r.Remedy = remedyRelayPeers
 	default:
 		r.Phase = "dtls"
-		r.Reason = fmt.Sprintf("ICE connected through the relay, but the DTLS handshake did not finish within %v: large datagrams are likely dropped", cfg.Timeout)
+		r.Reason = fmt.Sprintf("ICE connected through the relay, but the DTLS handshake did not finish within %v: large datagrams are likely dropped", relaySetup(cfg))
 		r.Remedy = remedyDTLS(u)
 	}
 	return r
