@@ -109,7 +109,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		h := htmlCheck{
 			ID: c.ID, Target: mask(c.Target), Status: strings.ToUpper(string(c.Status)), Class: statusClass(c.Status),
 			Phase: mask(c.Phase), Reason: mask(c.Reason), Remedy: mask(c.Remedy), Metrics: metricsLine(c.Metrics),
-			Duration: fmt.Sprintf("%.0f ms", c.DurationMS),
+			Duration: humanMS(c.DurationMS),
 		}
 		if c.Address != c.Target {
 			h.Address = mask(c.Address)
@@ -287,6 +287,14 @@ func chartFrame(title, unit, color string, ps []htmlPoint, minTop float64) (html
 	return ch, at, maxT
 }
 
+// humanMS is "48 ms" or "5.0 s".
+func humanMS(ms float64) string {
+	if ms >= 1000 {
+		return fmt.Sprintf("%.1f s", ms/1000)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
+}
+
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 func lineChart(title, unit, color string, ps []htmlPoint, minTop float64) htmlChart {
@@ -341,10 +349,11 @@ h2{font-size:18px;margin:0 0 10px}
 h3{font-size:15px;margin:14px 0 6px}
 .pill{display:inline-block;min-width:46px;text-align:center;border-radius:4px;padding:1px 6px;font-size:12px;font-weight:700;color:#fff}
 .pill.pass{background:var(--pass)}.pill.warn{background:var(--warn)}.pill.fail{background:var(--fail)}.pill.skip{background:var(--skip)}
-table{border-collapse:collapse;width:100%}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
+col.st{width:64px}col.ck{width:128px}col.ms{width:190px}col.tm{width:64px}
 td,th{text-align:left;vertical-align:top;padding:5px 6px;border-top:1px solid var(--line)}
 th{font-size:12px;color:var(--mute);font-weight:600;border-top:0}
-td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;white-space:nowrap}
+td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere}
 td.target{word-break:break-all}
 .addr,.metrics,.dur{color:var(--mute);font-size:13px}
 tr.more td{border-top:0;padding-top:0}
@@ -356,8 +365,8 @@ ol.fix code,td code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monos
 details{font-size:13px;color:var(--mute)}
 details dl{display:grid;grid-template-columns:max-content auto;gap:0 10px;margin:4px 0}
 details dt{font-weight:600}details dd{margin:0;word-break:break-all}
-.charts{display:flex;flex-wrap:wrap;gap:10px}
-figure{margin:0;flex:1 1 300px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+figure{margin:0;min-width:0}
 figcaption{font-size:12px;color:var(--mute)}
 svg text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#4b5563}
 dl.env{display:grid;grid-template-columns:max-content auto;gap:4px 14px;margin:0}
@@ -386,10 +395,11 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 <h2>Checks by layer</h2>
 {{range .Groups}}<h3 class="layer"><span class="pill {{.Class}}">{{.Class}}</span> {{.Layer}}</h3>
 <table>
-<thead><tr><th>Status</th><th>Check</th><th>Target</th><th>Measured</th></tr></thead>
+<colgroup><col class="st"><col class="ck"><col><col class="ms"><col class="tm"></colgroup>
+<thead><tr><th>Status</th><th>Check</th><th>Target</th><th>Measured</th><th>Took</th></tr></thead>
 <tbody>
-{{range .Checks}}<tr class="{{.Class}}"><td><span class="pill {{.Class}}">{{.Status}}</span></td><td class="id">{{.ID}}</td><td class="target">{{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}</td><td><span class="metrics">{{.Metrics}}</span> <span class="dur">{{.Duration}}</span></td></tr>
-{{if or .Reason .Remedy .Details}}<tr class="more {{.Class}}"><td></td><td colspan="3">
+{{range .Checks}}<tr class="{{.Class}}"><td><span class="pill {{.Class}}">{{.Status}}</span></td><td class="id">{{.ID}}</td><td class="target">{{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}</td><td class="metrics">{{.Metrics}}</td><td class="dur">{{.Duration}}</td></tr>
+{{if or .Reason .Remedy .Details}}<tr class="more {{.Class}}"><td></td><td colspan="4">
 {{if .Reason}}<p class="reason">{{if .Phase}}<strong>{{.Phase}}:</strong> {{end}}{{.Reason}}</p>{{end}}
 {{if .Remedy}}<p class="fixline {{.Class}}"><strong>Fix:</strong> {{.Remedy}}</p>{{end}}
 {{if .Details}}<details><summary>details</summary><dl>{{range .Details}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl></details>{{end}}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -49,15 +50,36 @@ func init() {
 	}
 }
 
+// unitSuffixes convert a result metric's unit to Prometheus's base units
+// (seconds, ratios), as its naming guidelines and promtool ask.
+// A negative scale divides (9.8/1000 prints as 0.0098; 9.8*0.001 does not).
+var unitSuffixes = []struct {
+	suffix, base string
+	scale        float64
+}{
+	{"_ms", "_seconds", -1e3},
+	{"_us", "_seconds", -1e6},
+	{"_ns", "_seconds", -1e9},
+	{"_minutes", "_seconds", 60},
+	{"_hours", "_seconds", 3600},
+	{"_days", "_seconds", 86400},
+	{"_percent", "_ratio", -100},
+	{"_pct", "_ratio", -100},
+}
+
 // metricName maps a result metric to its Prometheus name: "_ms" values
-// become "_seconds" (divided by 1000), others keep their name; characters
+// become "_seconds" (divided by 1000), "_days" seconds, "_percent" a ratio
+// (unitSuffixes), others keep their name; characters
 // Prometheus does not allow become "_". ok is false for a name that would
 // shadow a run-level metric.
 func metricName(key string) (name string, scale float64, ok bool) {
 	scale = 1
 	base := key
-	if b, cut := strings.CutSuffix(key, "_ms"); cut {
-		base, scale = b+"_seconds", 1.0/1000
+	for _, u := range unitSuffixes {
+		if b, cut := strings.CutSuffix(key, u.suffix); cut && b != "" {
+			base, scale = b+u.base, u.scale
+			break
+		}
 	}
 	var sb strings.Builder
 	for i, r := range strings.ToLower(base) {
@@ -97,6 +119,11 @@ func Metrics(r *Report) []MetricFamily {
 		if !finite(v) {
 			return
 		}
+		if math.Abs(v) < 1e6 {
+			// Nanosecond resolution is plenty: 9.8 ms shows as 0.0098 s,
+			// not 0.009800000000000001.
+			v = math.Round(v*1e9) / 1e9
+		}
 		f := fams[name]
 		if f == nil {
 			f = &MetricFamily{Name: name, Help: help, Labels: labels}
@@ -130,11 +157,17 @@ func Metrics(r *Report) []MetricFamily {
 			if help == "" {
 				help = fmt.Sprintf("Check metric %s", key)
 				if scale != 1 {
-					help += ", converted to seconds"
+					help += ", converted to base units"
 				}
 				help += "."
 			}
-			add(name, help, ct, lv, c.Metrics[key]*scale)
+			v := c.Metrics[key]
+			if scale < 0 {
+				v /= -scale
+			} else {
+				v *= scale
+			}
+			add(name, help, ct, lv, v)
 		}
 	}
 	for _, s := range []probe.Status{probe.Pass, probe.Warn, probe.Fail} {
@@ -144,7 +177,7 @@ func Metrics(r *Report) []MetricFamily {
 		[]string{r.Version, r.Region, r.Instance, r.Ranges.Source}, 1)
 	end := r.StartedAt.Add(time.Duration(r.DurationMS * float64(time.Millisecond)))
 	if !r.StartedAt.IsZero() {
-		add(MetricPrefix+"last_run_timestamp_seconds", "When the last check run ended, in seconds since the Unix epoch.", nil, nil, float64(end.UnixMilli())/1000)
+		add(MetricPrefix+"last_run_timestamp_seconds", "When the last check run ended, in seconds since the Unix epoch.", nil, nil, float64(end.UnixNano())/1e9)
 		if t, err := time.Parse(time.RFC3339, r.Ranges.CreateDate); err == nil {
 			add(MetricPrefix+"ranges_age_seconds", "Age of the ip-ranges.json in use (its createDate) at the last run, in seconds; AWS gives 30 days' notice of changes.", nil, nil, end.Sub(t).Seconds())
 		}

@@ -14,7 +14,7 @@ func Headline(r *Report) string {
 	var s string
 	switch r.Verdict {
 	case probe.Fail:
-		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %d warnings).", c[probe.Fail], c[probe.Warn])
+		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[probe.Fail], plural(c[probe.Warn], "warning", "warnings"))
 	case probe.Warn:
 		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[probe.Warn])
 	default:
@@ -113,13 +113,15 @@ func Text(w io.Writer, r *Report, o Options) error {
 // countsLine is "12 passed, 1 warning, 2 failed, 3 skipped".
 func countsLine(checks []probe.Result) string {
 	c := Counts(checks)
-	plural := func(n int, one, many string) string {
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, one)
-		}
-		return fmt.Sprintf("%d %s", n, many)
-	}
 	return fmt.Sprintf("%d passed, %s, %d failed, %d skipped", c[probe.Pass], plural(c[probe.Warn], "warning", "warnings"), c[probe.Fail], c[probe.Skip])
+}
+
+// plural is "1 warning" or "2 warnings".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // oneLine folds a multi-line text onto one line, so every line of the text
