@@ -18,8 +18,8 @@ func TestProm(t *testing.T) {
 		`ccp_preflight_check_success{check="stun.binding",target="` + turnB + `"} 0`,
 		`ccp_preflight_check_success{check="stun.binding",target="` + turnA + `"} 1`,
 		`ccp_preflight_check_success{check="media.quality",target="` + turnA + `"} 1`, // a warning still works
-		`ccp_preflight_check_status{check="media.quality",target="` + turnA + `",status="warn"} 1`,
-		`ccp_preflight_check_status{check="media.quality",target="` + turnB + `",status="skip"} 1`,
+		`ccp_preflight_check_status{check="media.quality",status="warn",target="` + turnA + `"} 1`,
+		`ccp_preflight_check_status{check="media.quality",status="skip",target="` + turnB + `"} 1`,
 		`ccp_preflight_rtt_seconds{check="media.quality",target="` + turnA + `"} 0.0234`,
 		`ccp_preflight_jitter_seconds{check="media.quality",target="` + turnA + `"} 0.0382`,
 		`ccp_preflight_loss_ratio{check="media.quality",target="` + turnA + `"} 0.004`,
@@ -30,7 +30,7 @@ func TestProm(t *testing.T) {
 		`ccp_preflight_last_run_timestamp_seconds 1.7955558074125e+09`,
 		`ccp_preflight_run_duration_seconds 7.4125`,
 		`ccp_preflight_ranges_age_seconds 1.9126224125e+06`,
-		`ccp_preflight_info{version="v1.2.3",region="us-east-1",connect_instance="acme-support",ranges_source="embedded"} 1`,
+		`ccp_preflight_info{connect_instance="acme-support",ranges_source="embedded",region="us-east-1",version="v1.2.3"} 1`,
 		"# TYPE ccp_preflight_rtt_seconds gauge",
 	} {
 		if !strings.Contains(out, want+"\n") {

@@ -97,20 +97,23 @@ func metricName(key string) (name string, scale float64, ok bool) {
 //
 //   - ccp_preflight_check_success{check,target}: 1 when the check passed or
 //     only warned, 0 when it failed (skipped checks have none);
-//   - ccp_preflight_check_status{check,target,status}: 1 for the check's
+//   - ccp_preflight_check_status{check,status,target}: 1 for the check's
 //     status (pass, warn, fail, skip), 0 for the others;
 //   - ccp_preflight_check_duration_seconds{check,target};
 //   - every result metric by metricName: ccp_preflight_rtt_seconds,
 //     …_jitter_seconds, …_loss_ratio, …_mos and the others, {check,target};
 //   - ccp_preflight_verdict{verdict}: 1 for the run's verdict;
-//   - ccp_preflight_info{version,region,connect_instance,ranges_source}: 1;
+//   - ccp_preflight_info{connect_instance,ranges_source,region,version}: 1
+//     (connect_instance, not instance: Prometheus owns that label);
 //   - ccp_preflight_last_run_timestamp_seconds: when the run ended;
 //   - ccp_preflight_run_duration_seconds;
 //   - ccp_preflight_ranges_age_seconds: the ranges file's createDate age at
 //     the run (absent when unknown);
 //   - ccp_preflight_run_interrupted: 1 when the run was cancelled.
 //
-// Two results with the same check and target (possible with duplicate
+// Label names are in sorted order, as client_golang writes them, so the
+// prom format and serve's /metrics print identical lines. Two results with
+// the same check and target (possible with duplicate
 // configured targets) get "#2", "#3"… appended to the target label so that
 // every series stays unique. Non-finite values are left out.
 func Metrics(r *Report) []MetricFamily {
@@ -129,6 +132,9 @@ func Metrics(r *Report) []MetricFamily {
 			f = &MetricFamily{Name: name, Help: help, Labels: labels}
 			fams[name] = f
 		}
+		for i, lv := range values {
+			values[i] = strings.ToValidUTF8(lv, "\uFFFD")
+		}
 		f.Samples = append(f.Samples, MetricSample{Values: values, Value: v})
 	}
 	ct := []string{"check", "target"}
@@ -145,7 +151,7 @@ func Metrics(r *Report) []MetricFamily {
 			add(MetricPrefix+"check_success", "1 when the check passed or only warned, 0 when it failed (skipped checks are absent).", ct, lv, b2f(c.Status != probe.Fail))
 		}
 		for _, s := range []probe.Status{probe.Pass, probe.Warn, probe.Fail, probe.Skip} {
-			add(MetricPrefix+"check_status", "1 for the check's status (pass, warn, fail, skip), 0 for the others.", []string{"check", "target", "status"}, []string{c.ID, target, string(s)}, b2f(c.Status == s))
+			add(MetricPrefix+"check_status", "1 for the check's status (pass, warn, fail, skip), 0 for the others.", []string{"check", "status", "target"}, []string{c.ID, string(s), target}, b2f(c.Status == s))
 		}
 		add(MetricPrefix+"check_duration_seconds", "Wall time the check took, in seconds.", ct, lv, c.DurationMS/1000)
 		for _, key := range sortedKeys(c.Metrics) {
@@ -173,8 +179,8 @@ func Metrics(r *Report) []MetricFamily {
 	for _, s := range []probe.Status{probe.Pass, probe.Warn, probe.Fail} {
 		add(MetricPrefix+"verdict", "1 for the run's verdict (pass, warn, fail), 0 for the others.", []string{"verdict"}, []string{string(s)}, b2f(r.Verdict == s))
 	}
-	add(MetricPrefix+"info", "Facts about the run as labels; always 1.", []string{"version", "region", "connect_instance", "ranges_source"},
-		[]string{r.Version, r.Region, r.Instance, r.Ranges.Source}, 1)
+	add(MetricPrefix+"info", "Facts about the run as labels; always 1.", []string{"connect_instance", "ranges_source", "region", "version"},
+		[]string{r.Instance, r.Ranges.Source, r.Region, r.Version}, 1)
 	end := r.StartedAt.Add(time.Duration(r.DurationMS * float64(time.Millisecond)))
 	if !r.StartedAt.IsZero() {
 		add(MetricPrefix+"last_run_timestamp_seconds", "When the last check run ended, in seconds since the Unix epoch.", nil, nil, float64(end.UnixNano())/1e9)
