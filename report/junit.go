@@ -24,15 +24,19 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Errors     int         `xml:"errors,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Time       string      `xml:"time,attr"`
+	Timestamp  string      `xml:"timestamp,attr,omitempty"`
+	Properties *junitProps `xml:"properties,omitempty"`
+	Cases      []junitCase `xml:"testcase"`
+}
+
+type junitProps struct {
+	List []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -46,13 +50,17 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitCDATA   `xml:"system-out,omitempty"`
 }
 
 type junitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+type junitCDATA struct {
+	Text string `xml:",cdata"`
 }
 
 // JUnit writes one testcase per check and target, in testsuites per layer
@@ -67,11 +75,11 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 		s := junitSuite{Name: g.Layer}
 		if i == 0 {
 			s.Timestamp = r.StartedAt.UTC().Format("2006-01-02T15:04:05")
-			s.Properties = []junitProperty{
+			s.Properties = &junitProps{List: []junitProperty{
 				{"verdict", string(r.Verdict)}, {"headline", Headline(r)}, {"region", r.Region},
 				{"instance", r.Instance}, {"version", r.Version},
 				{"ranges_source", r.Ranges.Source}, {"ranges_create_date", r.Ranges.CreateDate},
-			}
+			}}
 		}
 		var total float64
 		for _, c := range g.Checks {
@@ -90,9 +98,9 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 				tc.Skipped = &junitMessage{Message: oneLine(c.Reason)}
 				s.Skipped++
 			case c.Status == probe.Warn:
-				tc.SystemOut = "WARNING: " + detail
+				tc.SystemOut = &junitCDATA{"WARNING: " + detail}
 			default:
-				tc.SystemOut = detail
+				tc.SystemOut = &junitCDATA{detail}
 			}
 			s.Cases = append(s.Cases, tc)
 		}
@@ -118,13 +126,13 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 // fix, metrics.
 func caseDetail(c probe.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", strings.ToUpper(string(c.Status)), c.ID, c.Target)
+	fmt.Fprintf(&b, "%s %s %s", strings.ToUpper(string(c.Status)), oneLine(c.ID), oneLine(c.Target))
 	if c.Address != "" && c.Address != c.Target {
-		fmt.Fprintf(&b, " (%s)", c.Address)
+		fmt.Fprintf(&b, " (%s)", oneLine(c.Address))
 	}
 	b.WriteString("\n")
 	if c.Phase != "" {
-		fmt.Fprintf(&b, "phase: %s\n", c.Phase)
+		fmt.Fprintf(&b, "phase: %s\n", oneLine(c.Phase))
 	}
 	if c.Reason != "" {
 		fmt.Fprintf(&b, "reason: %s\n", oneLine(c.Reason))
