@@ -165,9 +165,19 @@ func TestServeLabEndToEnd(t *testing.T) {
 		t.Errorf("serve --lab verdict %s, want pass:\n%s", r.Verdict, b.String())
 	}
 	_, body := fetch(t, base+"/metrics")
-	for _, want := range []string{`ccp_preflight_check_success{check="stun.binding"`, `ccp_preflight_verdict{verdict="pass"} 1`, "ccp_preflight_rtt_seconds{", "ccp_preflight_mos{"} {
+	for _, want := range []string{`ccp_preflight_check_success{check="stun.binding"`, `ccp_preflight_verdict{verdict="pass"} 1`, "ccp_preflight_rtt_seconds{"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// Every measurement of the run is a series on /metrics (rtt, jitter,
+	// loss and MOS once media.quality measures).
+	names := map[string]string{"rtt_ms": "ccp_preflight_rtt_seconds", "jitter_ms": "ccp_preflight_jitter_seconds", "loss_ratio": "ccp_preflight_loss_ratio", "mos": "ccp_preflight_mos"}
+	for _, c := range r.Checks {
+		for k := range c.Metrics {
+			if n, ok := names[k]; ok && !strings.Contains(body, n+`{check="`+c.ID+`",target="`+c.Target+`"}`) {
+				t.Errorf("/metrics lacks %s for %s %s", n, c.ID, c.Target)
+			}
 		}
 	}
 	if code, html := fetch(t, base+"/report.html"); code != 200 || !strings.Contains(html, `<h1 id="verdict">READY`) {
