@@ -88,6 +88,24 @@ func promtoolCheck(t *testing.T, out string) {
 
 func TestPromtoolCheckMetrics(t *testing.T) {
 	promtoolCheck(t, render(t, "prom", sampleReport(), Options{}))
+	// Every metric name the probes set today passes the lint.
+	r := passingReport()
+	r.Checks[0].Metrics = map[string]float64{}
+	for _, k := range []string{"addresses", "age_s", "allocate_ms", "burst_loss_ratio", "burst_ratio", "connect_ms", "dtls_ms",
+		"duplicate_ratio", "duplicates", "handshake_ms", "ice_ms", "jitter_max_window_ms", "jitter_ms", "large_bytes", "loop_rtt_ms",
+		"loss_max_window_ratio", "loss_ratio", "mapping_failures", "mos", "mouth_to_ear_ms", "outside_ranges", "packets_received",
+		"packets_sent", "proxy_connect_ms", "received_packets", "reorder_ratio", "rtt_max_ms", "rtt_min_ms", "rtt_ms", "rtt_p95_ms",
+		"send_late_p99_ms", "sent", "sent_packets", "skew_ms", "small_rtt_ms", "streams_asked", "streams_breach", "streams_held",
+		"uncertainty_ms", "age_days", "share_percent", "Weird-Name.2"} {
+		r.Checks[0].Metrics[k] = 1
+	}
+	out := render(t, "prom", r, Options{})
+	for _, want := range []string{"ccp_preflight_age_seconds{", "ccp_preflight_rtt_p95_seconds{", "ccp_preflight_share_ratio{", "ccp_preflight_weird_name_2{"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("prom lacks %s", want)
+		}
+	}
+	promtoolCheck(t, out)
 	promtoolCheck(t, render(t, "prom", &Report{Verdict: probe.Pass}, Options{}))
 }
 
@@ -186,7 +204,7 @@ func TestNagios(t *testing.T) {
 	}
 	// A reason with | and a label with quotes stay in their place.
 	r := passingReport()
-	r.Checks[0].Status, r.Checks[0].Reason, r.Checks[0].Target = probe.Fail, "a|b", "it's"
+	r.Checks[0].ID, r.Checks[0].Status, r.Checks[0].Reason, r.Checks[0].Target = "stun.binding", probe.Fail, "a|b", "it's"
 	r.Checks[0].Metrics = map[string]float64{"rtt_ms": 1}
 	r.Verdict = probe.Fail
 	out = render(t, "nagios", r, Options{})

@@ -58,6 +58,9 @@ var unitSuffixes = []struct {
 	scale        float64
 }{
 	{"_ms", "_seconds", -1e3},
+	{"_s", "_seconds", 1},
+	{"_sec", "_seconds", 1},
+	{"_secs", "_seconds", 1},
 	{"_us", "_seconds", -1e6},
 	{"_ns", "_seconds", -1e9},
 	{"_minutes", "_seconds", 60},
@@ -68,7 +71,7 @@ var unitSuffixes = []struct {
 }
 
 // metricName maps a result metric to its Prometheus name: "_ms" values
-// become "_seconds" (divided by 1000), "_days" seconds, "_percent" a ratio
+// become "_seconds" (divided by 1000), "_s" and "_days" seconds, "_percent" a ratio
 // (unitSuffixes), others keep their name; characters
 // Prometheus does not allow become "_". ok is false for a name that would
 // shadow a run-level metric.
@@ -154,11 +157,13 @@ func Metrics(r *Report) []MetricFamily {
 			add(MetricPrefix+"check_status", "1 for the check's status (pass, warn, fail, skip), 0 for the others.", []string{"check", "status", "target"}, []string{c.ID, string(s), target}, b2f(c.Status == s))
 		}
 		add(MetricPrefix+"check_duration_seconds", "Wall time the check took, in seconds.", ct, lv, c.DurationMS/1000)
+		used := map[string]bool{}
 		for _, key := range sortedKeys(c.Metrics) {
 			name, scale, ok := metricName(key)
-			if !ok {
-				continue
+			if !ok || used[name] {
+				continue // reserved, or two keys with one name (age_s, age_days): the first
 			}
+			used[name] = true
 			help := known[key]
 			if help == "" {
 				help = fmt.Sprintf("Check metric %s", key)

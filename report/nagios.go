@@ -52,8 +52,8 @@ func NagiosUnknownLine(msg string) string {
 // line "CCP-PREFLIGHT STATUS - verdict; failing checks | perfdata", then
 // one line per warn/fail check with its reason and fix (long output), then
 // per-check perfdata after a second "|". Perfdata: counts of checks by
-// status, the run's duration, and for each check target its rtt and jitter
-// (ms), loss (%) and MOS. The exit code is NagiosCode.
+// status, the run's duration, and for each tcp., stun., media. and
+// capacity. check target its rtt and jitter (ms), loss (%) and MOS. The exit code is NagiosCode.
 func Nagios(w io.Writer, r *Report, o Options) error {
 	code := NagiosCode(r, o)
 	c := Counts(r.Checks)
@@ -85,6 +85,9 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 	}
 	var perf []string
 	for _, ch := range r.Checks {
+		if !perfCheck(ch.ID) {
+			continue
+		}
 		for _, m := range []struct{ key, label, uom, min, max string }{
 			{"rtt_ms", "rtt", "ms", "0", ""},
 			{"jitter_ms", "jitter", "ms", "0", ""},
@@ -106,6 +109,18 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// perfCheck reports whether a check's metrics go into perfdata: the ones
+// worth a graph (TCP and STUN round trips, media quality, capacity), not
+// every DNS answer's time.
+func perfCheck(id string) bool {
+	for _, p := range []string{"tcp.", "stun.", "media.", "capacity."} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // nagiosText is text safe in plugin output: one line, no "|" (it starts
