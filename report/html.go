@@ -94,7 +94,6 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 	p := &htmlPage{
 		R: r, Headline: mask(Headline(r)), Class: statusClass(r.Verdict), Counts: countsLine(r.Checks),
 		Instance: mask(r.Instance), Duration: fmt.Sprintf("%.1f s", r.DurationMS/1000),
-		IPMasked: !o.ShowIP,
 	}
 	if len(r.Checks) > 0 && Counts(r.Checks)[probe.Skip] == len(r.Checks) && r.Verdict == probe.Pass {
 		p.Class = "skip"
@@ -140,6 +139,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		var shown []string
 		for _, ip := range ips {
 			shown = append(shown, mask(ip))
+			p.IPMasked = p.IPMasked || mask(ip) != ip
 		}
 		p.PublicIP = strings.Join(shown, ", ")
 	}
@@ -174,8 +174,15 @@ func publicIPs(r *Report) []string {
 
 // ipMasker returns a function that masks the public IPs in a text (unless
 // show): 203.0.113.7 → 203.0.x.x, 2001:db8:1:2::5 → 2001:db8:x:x:…
+// Loopback, private and link-local addresses identify nobody and are left
+// as they are (the lab's "public" address is 127.0.0.1).
 func ipMasker(r *Report, show bool) func(string) string {
-	ips := publicIPs(r)
+	var ips []string
+	for _, ip := range publicIPs(r) {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().IsGlobalUnicast() && !a.Unmap().IsPrivate() {
+			ips = append(ips, ip)
+		}
+	}
 	if show || len(ips) == 0 {
 		return func(s string) string { return s }
 	}

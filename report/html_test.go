@@ -72,6 +72,20 @@ func TestHTMLEscapes(t *testing.T) {
 	}
 }
 
+func TestHTMLKeepsLoopbackAndPrivate(t *testing.T) {
+	r := passingReport()
+	for i := range r.Checks {
+		if r.Checks[i].Details["mapped_address"] != "" {
+			r.Checks[i].Details["mapped_address"] = "127.0.0.1:5000"
+		}
+	}
+	r.Checks[1].Address = "127.0.0.1"
+	out := render(t, "html", r, Options{})
+	if !strings.Contains(out, `<dd id="public-ip">127.0.0.1</dd>`) || strings.Contains(out, "127.0.x.x") {
+		t.Error("a loopback mapped address (the lab) must not be masked")
+	}
+}
+
 func TestHTMLMaskIP(t *testing.T) {
 	for in, want := range map[string]string{
 		"203.0.113.77":       "203.0.x.x",
