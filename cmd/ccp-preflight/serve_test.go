@@ -245,3 +245,13 @@ func TestRunReportRedactsICECredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateInterval(t *testing.T) {
+	if err := validateInterval(time.Minute, 12*time.Second); err != nil {
+		t.Errorf("1m for a 12s run: %v", err)
+	}
+	err := validateInterval(30*time.Second, 35500*time.Millisecond)
+	if err == nil || err.Error() != "--interval 30s: must be longer than one run (35.5s with this --timeout and --duration)" {
+		t.Errorf("30s for a 35.5s run: %v", err)
+	}
+}
