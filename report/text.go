@@ -165,8 +165,13 @@ func metricsLine(m map[string]float64) string {
 				parts = append(parts, fmt.Sprintf("loss %.1f%%", v*100))
 			case "mos":
 				parts = append(parts, fmt.Sprintf("MOS %.2f", v))
-			default:
-				parts = append(parts, fmt.Sprintf("%s %.1f ms", strings.TrimSuffix(k, "_ms"), v))
+			case "rtt_ms", "jitter_ms":
+				// Sub-millisecond paths (a LAN, the lab) keep two decimals.
+				f := "%s %.1f ms"
+				if v < 1 {
+					f = "%s %.2f ms"
+				}
+				parts = append(parts, fmt.Sprintf(f, strings.TrimSuffix(k, "_ms"), v))
 			}
 		}
 	}
