@@ -3,11 +3,54 @@ package report
 import (
 	"encoding/json"
 	"io"
+
+	"github.com/ccp-preflight/ccp-preflight/probe"
 )
 
-// JSON writes the ccp-preflight/report/v1 document, indented.
+// JSON writes the ccp-preflight/report/v1 document, indented. Metric values
+// that JSON cannot carry (NaN, ±Inf) are left out rather than failing the
+// whole report.
 func JSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(jsonSafe(r))
+}
+
+// jsonSafe returns r, or a copy of it without non-finite metric values or
+// series points when it has any.
+func jsonSafe(r *Report) *Report {
+	bad := false
+	for _, c := range r.Checks {
+		for _, v := range c.Metrics {
+			bad = bad || !finite(v)
+		}
+		for _, s := range c.Series {
+			bad = bad || !finite(s.T) || !finite(s.RTTMS) || !finite(s.JitterMS) || !finite(s.LossRatio)
+		}
+	}
+	if !bad {
+		return r
+	}
+	cp := *r
+	cp.Checks = make([]probe.Result, len(r.Checks))
+	for i, c := range r.Checks {
+		if c.Metrics != nil {
+			m := make(map[string]float64, len(c.Metrics))
+			for k, v := range c.Metrics {
+				if finite(v) {
+					m[k] = v
+				}
+			}
+			c.Metrics = m
+		}
+		var ss []probe.Sample
+		for _, s := range c.Series {
+			if finite(s.T) && finite(s.RTTMS) && finite(s.JitterMS) && finite(s.LossRatio) {
+				ss = append(ss, s)
+			}
+		}
+		c.Series = ss
+		cp.Checks[i] = c
+	}
+	return &cp
 }

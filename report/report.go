@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -50,35 +51,112 @@ type Options struct {
 // Formats lists the formats Render accepts.
 var Formats = []string{"text", "json", "junit", "prom", "nagios", "html"}
 
-// Render writes r in format to w.
+// Render writes r in format to w. A nil r is an error, never a panic.
 func Render(w io.Writer, format string, r *Report, o Options) error {
+	if r == nil {
+		return fmt.Errorf("no report to render")
+	}
 	switch format {
 	case "text", "":
 		return Text(w, r, o)
 	case "json":
 		return JSON(w, r)
+	case "junit":
+		return JUnit(w, r, o)
+	case "prom":
+		return Prom(w, r)
+	case "nagios":
+		return Nagios(w, r, o)
+	case "html":
+		return HTML(w, r, o)
 	}
 	return fmt.Errorf("unknown --format %q: want one of %s", format, strings.Join(Formats, ", "))
 }
+
+// The layers a check belongs to, in reading order: from this computer out
+// along the path a call takes (name, sign-in over TCP 443, media over UDP
+// 3478) to the call's quality. Every renderer groups checks in this order.
+const (
+	LayerComputer = "This computer"
+	LayerDNS      = "DNS"
+	LayerRanges   = "Published IP ranges"
+	LayerWeb      = "Web and signaling (TCP 443)"
+	LayerMedia    = "Media reachability (UDP 3478)"
+	LayerQuality  = "Call quality"
+	LayerOther    = "Other"
+)
+
+// LayerOrder lists the layers in the order renderers show them.
+var LayerOrder = []string{LayerComputer, LayerDNS, LayerRanges, LayerWeb, LayerMedia, LayerQuality, LayerOther}
 
 // Layer groups check ids for reading: the layer a check belongs to.
 func Layer(id string) string {
 	switch {
 	case strings.HasPrefix(id, "ranges."):
-		return "Published IP ranges"
+		return LayerRanges
 	case strings.HasPrefix(id, "dns."):
-		return "DNS"
+		return LayerDNS
 	case strings.HasPrefix(id, "tcp."), strings.HasPrefix(id, "tls."):
-		return "Web and signaling (TCP 443)"
+		return LayerWeb
 	case strings.HasPrefix(id, "env."):
-		return "This computer"
+		return LayerComputer
 	case strings.HasPrefix(id, "stun."), strings.HasPrefix(id, "turn."), strings.HasPrefix(id, "path."), strings.HasPrefix(id, "nat."):
-		return "Media reachability (UDP 3478)"
+		return LayerMedia
 	case strings.HasPrefix(id, "media."), strings.HasPrefix(id, "capacity."):
-		return "Call quality"
+		return LayerQuality
 	}
-	return "Other"
+	return LayerOther
 }
+
+// Group is one layer's checks, in report order.
+type Group struct {
+	Layer  string
+	Checks []probe.Result
+}
+
+// Groups splits checks by layer, layers in LayerOrder, checks within a layer
+// in their report order (registry then target order). Empty layers are left
+// out.
+func Groups(checks []probe.Result) []Group {
+	by := map[string][]probe.Result{}
+	for _, c := range checks {
+		l := Layer(c.ID)
+		by[l] = append(by[l], c)
+	}
+	var gs []Group
+	for _, l := range LayerOrder {
+		if len(by[l]) > 0 {
+			gs = append(gs, Group{Layer: l, Checks: by[l]})
+		}
+	}
+	return gs
+}
+
+// Attention returns the checks a reader must act on: failures first, then
+// warnings, each in report order.
+func Attention(checks []probe.Result) []probe.Result {
+	var out []probe.Result
+	for _, s := range []probe.Status{probe.Fail, probe.Warn} {
+		for _, c := range checks {
+			if c.Status == s {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// failOn returns the status that fails the run (default fail).
+func (o Options) failOn() probe.Status {
+	if o.FailOn == probe.Warn {
+		return probe.Warn
+	}
+	return probe.Fail
+}
+
+// finite reports whether v is a number every format can carry (JSON has no
+// NaN or infinity); renderers leave other values out.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Counts returns how many results have each status.
 func Counts(checks []probe.Result) map[probe.Status]int {

@@ -51,6 +51,8 @@ type checkFlags struct {
 	duration, timeout                                         time.Duration
 	capacity                                                  int
 	lab, noProgress, showIP                                   bool
+	// rendered is set once a nagios report is written (see nagiosMode).
+	rendered bool
 }
 
 func (f *checkFlags) register(fs *flag.FlagSet) {
@@ -133,8 +135,13 @@ func (f *checkFlags) build() (*config.Config, error) {
 	return cfg, nil
 }
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
+func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 	var f checkFlags
+	if nagiosRequested(args) {
+		var finish func()
+		stderr, finish = nagiosMode(&code, &f, stdout, stderr)
+		defer finish()
+	}
 	fs := newFlagSet("check", checkHelp, stdout, stderr)
 	f.register(fs)
 	if code, stop := parseFlags(fs, args, stderr); stop {
@@ -193,6 +200,7 @@ func runReport(ctx context.Context, cfg *config.Config, progress func(done, tota
 	if cfg.Ranges != nil {
 		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}
 	}
+	rep.Redact(secretValues(cfg)...)
 	return rep
 }
 
@@ -206,6 +214,10 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, report.Headline(rep))
 	} else if err := report.Render(stdout, f.format, rep, opts); err != nil {
 		return fail(stderr, "check", err)
+	}
+	if f.format == "nagios" {
+		f.rendered = true
+		return report.NagiosCode(rep, opts)
 	}
 	return exitCode(rep, opts.FailOn)
 }

@@ -1,0 +1,453 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/probe"
+)
+
+// HTML writes the report as one self-contained page (inline CSS and SVG, no
+// script, no external assets; a Content-Security-Policy forbids any fetch):
+// a verdict banner, what to change, the checks by layer with reasons and
+// fixes, charts of RTT, jitter and loss over time per TURN server (from
+// media.quality's per-second series), and the environment: the public IP
+// (masked unless o.ShowIP, everywhere on the page), the ranges data and the
+// version.
+func HTML(w io.Writer, r *Report, o Options) error {
+	return htmlTmpl.Execute(w, newHTMLPage(r, o))
+}
+
+type htmlPage struct {
+	R         *Report
+	Headline  string
+	Class     string
+	Counts    string
+	Instance  string
+	Started   string
+	Duration  string
+	Fix       []htmlCheck
+	Groups    []htmlGroup
+	Charts    []htmlChartSet
+	PublicIP  string
+	IPMasked  bool
+	RangesAge string
+	Generated string
+}
+
+type htmlGroup struct {
+	Layer  string
+	Class  string
+	Checks []htmlCheck
+}
+
+type htmlCheck struct {
+	ID, Target, Address, Status, Class, Phase, Reason, Remedy, Metrics, Duration string
+	Details                                                                      [][2]string
+}
+
+type htmlChartSet struct {
+	Target  string
+	Summary string
+	Charts  []htmlChart
+}
+
+// htmlChart is one SVG chart, laid out in Go: the template only places
+// numbers and escaped text.
+type htmlChart struct {
+	Title, Unit, Label, Caption, Color string
+	W, H                               int
+	Left, Top, PlotRight, PlotBt       float64
+	PlotW, PlotH                       float64
+	Grid, XTicks                       []htmlTick
+	Points                             string
+	Dots                               []htmlPoint
+	Bars                               []htmlBar
+	Empty                              bool
+}
+
+type htmlTick struct {
+	Pos   float64
+	Label string
+}
+
+type htmlPoint struct{ X, Y float64 }
+
+type htmlBar struct{ X, Y, W, H float64 }
+
+func statusClass(s probe.Status) string {
+	switch s {
+	case probe.Pass, probe.Warn, probe.Fail:
+		return string(s)
+	}
+	return "skip"
+}
+
+func newHTMLPage(r *Report, o Options) *htmlPage {
+	mask := ipMasker(r, o.ShowIP)
+	p := &htmlPage{
+		R: r, Headline: mask(Headline(r)), Class: statusClass(r.Verdict), Counts: countsLine(r.Checks),
+		Instance: mask(r.Instance), Duration: fmt.Sprintf("%.1f s", r.DurationMS/1000),
+	}
+	if len(r.Checks) > 0 && Counts(r.Checks)[probe.Skip] == len(r.Checks) && r.Verdict == probe.Pass {
+		p.Class = "skip"
+	}
+	if p.Instance == "" {
+		p.Instance = "(not given)"
+	}
+	if !r.StartedAt.IsZero() {
+		p.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	conv := func(c probe.Result) htmlCheck {
+		h := htmlCheck{
+			ID: c.ID, Target: mask(c.Target), Status: strings.ToUpper(string(c.Status)), Class: statusClass(c.Status),
+			Phase: mask(c.Phase), Reason: mask(c.Reason), Remedy: mask(c.Remedy), Metrics: metricsLine(c.Metrics),
+			Duration: humanMS(c.DurationMS),
+		}
+		if c.Address != c.Target {
+			h.Address = mask(c.Address)
+		}
+		for _, k := range sortedKeys(c.Details) {
+			h.Details = append(h.Details, [2]string{k, mask(c.Details[k])})
+		}
+		return h
+	}
+	for _, c := range Attention(r.Checks) {
+		p.Fix = append(p.Fix, conv(c))
+	}
+	for _, g := range Groups(r.Checks) {
+		hg := htmlGroup{Layer: g.Layer, Class: "pass"}
+		worst := probe.Verdict(g.Checks)
+		hg.Class = statusClass(worst)
+		for _, c := range g.Checks {
+			hg.Checks = append(hg.Checks, conv(c))
+		}
+		p.Groups = append(p.Groups, hg)
+	}
+	for _, c := range r.Checks {
+		if c.ID == "media.quality" && len(c.Series) > 0 {
+			p.Charts = append(p.Charts, chartSet(c, mask))
+		}
+	}
+	if ips := publicIPs(r); len(ips) > 0 {
+		var shown []string
+		for _, ip := range ips {
+			shown = append(shown, mask(ip))
+			p.IPMasked = p.IPMasked || mask(ip) != ip
+		}
+		p.PublicIP = strings.Join(shown, ", ")
+	}
+	return p
+}
+
+// publicIPs are this network's public addresses as the TURN servers saw
+// them: stun.binding's "mapped_address" (and any detail named like a
+// public or mapped address), without ports, in order.
+func publicIPs(r *Report) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range r.Checks {
+		for _, k := range sortedKeys(c.Details) {
+			if !(k == "mapped_address" || strings.Contains(k, "mapped") || strings.Contains(k, "public")) {
+				continue
+			}
+			for _, f := range strings.FieldsFunc(c.Details[k], func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+				ip := f
+				if h, _, err := net.SplitHostPort(f); err == nil {
+					ip = h
+				}
+				if a, err := netip.ParseAddr(ip); err == nil && !seen[a.String()] {
+					seen[a.String()] = true
+					out = append(out, a.String())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ipMasker returns a function that masks the public IPs in a text (unless
+// show): 203.0.113.7 → 203.0.x.x, 2001:db8:1:2::5 → 2001:db8:x:x:…
+// Loopback, private and link-local addresses identify nobody and are left
+// as they are (the lab's "public" address is 127.0.0.1).
+func ipMasker(r *Report, show bool) func(string) string {
+	var ips []string
+	for _, ip := range publicIPs(r) {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().IsGlobalUnicast() && !a.Unmap().IsPrivate() {
+			ips = append(ips, ip)
+		}
+	}
+	if show || len(ips) == 0 {
+		return func(s string) string { return s }
+	}
+	// Longest first, so 10.0.0.10 is not half-replaced by 10.0.0.1.
+	sort.Slice(ips, func(i, j int) bool { return len(ips[i]) > len(ips[j]) })
+	var pairs []string
+	for _, ip := range ips {
+		pairs = append(pairs, ip, MaskIP(ip))
+		if a, err := netip.ParseAddr(ip); err == nil && a.Is6() {
+			pairs = append(pairs, a.StringExpanded(), MaskIP(ip))
+		}
+	}
+	rep := strings.NewReplacer(pairs...)
+	return rep.Replace
+}
+
+// MaskIP hides the host part of an address: the first two octets of IPv4
+// (the provider) stay, the first two groups of IPv6. Anything else is
+// masked entirely.
+func MaskIP(s string) string {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return "x.x.x.x"
+	case a.Is4() || a.Is4In6():
+		b := a.Unmap().As4()
+		return fmt.Sprintf("%d.%d.x.x", b[0], b[1])
+	}
+	b := a.As16()
+	return fmt.Sprintf("%x:%x:x:x:…", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]))
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartW, chartH                         = 320, 130
+	chartL, chartR, chartT, chartB float64 = 44, 10, 20, 22
+)
+
+func chartSet(c probe.Result, mask func(string) string) htmlChartSet {
+	set := htmlChartSet{Target: mask(c.Target), Summary: metricsLine(c.Metrics)}
+	get := func(f func(probe.Sample) float64) []htmlPoint {
+		var ps []htmlPoint
+		for _, s := range c.Series {
+			v := f(s)
+			if finite(s.T) && finite(v) {
+				ps = append(ps, htmlPoint{s.T, v})
+			}
+		}
+		return ps
+	}
+	set.Charts = append(set.Charts,
+		lineChart("Round-trip time", "ms", "#2563eb", get(func(s probe.Sample) float64 { return s.RTTMS }), 1),
+		lineChart("Jitter", "ms", "#7c3aed", get(func(s probe.Sample) float64 { return s.JitterMS }), 1),
+		barChart("Packet loss", "%", "#dc2626", get(func(s probe.Sample) float64 { return s.LossRatio * 100 }), 1),
+	)
+	return set
+}
+
+// niceMax rounds a chart's top up to 1, 2 or 5 × 10^n, at least min.
+func niceMax(v, min float64) float64 {
+	if v < min || !finite(v) {
+		v = min
+	}
+	e := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*e >= v {
+			return m * e
+		}
+	}
+	return 10 * e
+}
+
+func fmtTick(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
+
+func chartFrame(title, unit, color string, ps []htmlPoint, minTop float64) (htmlChart, func(htmlPoint) htmlPoint, float64) {
+	ch := htmlChart{Title: title, Unit: unit, Color: color, W: chartW, H: chartH,
+		Left: chartL, Top: chartT, PlotRight: chartW - chartR, PlotBt: chartH - chartB}
+	ch.PlotW, ch.PlotH = ch.PlotRight-chartL, ch.PlotBt-chartT
+	var maxV, maxT, sum float64
+	for _, p := range ps {
+		maxV = math.Max(maxV, p.Y)
+		maxT = math.Max(maxT, p.X)
+		sum += p.Y
+	}
+	top := niceMax(maxV*1.1, minTop)
+	if maxT <= 0 {
+		maxT = 1
+	}
+	for _, f := range []float64{0, 0.5, 1} {
+		ch.Grid = append(ch.Grid, htmlTick{Pos: ch.PlotBt - f*ch.PlotH, Label: fmtTick(top * f)})
+	}
+	for _, f := range []float64{0, 0.5, 1} {
+		ch.XTicks = append(ch.XTicks, htmlTick{Pos: chartL + f*ch.PlotW, Label: fmtTick(maxT*f) + " s"})
+	}
+	if len(ps) == 0 {
+		ch.Empty = true
+	} else {
+		ch.Caption = fmt.Sprintf("average %s %s, highest %s %s over %s s", fmtTick(round2(sum/float64(len(ps)))), unit, fmtTick(round2(maxV)), unit, fmtTick(maxT))
+	}
+	ch.Label = fmt.Sprintf("%s in %s over time. %s", title, unit, ch.Caption)
+	at := func(p htmlPoint) htmlPoint {
+		return htmlPoint{X: round2(chartL + p.X/maxT*ch.PlotW), Y: round2(ch.PlotBt - p.Y/top*ch.PlotH)}
+	}
+	return ch, at, maxT
+}
+
+// humanMS is "48 ms" or "5.0 s".
+func humanMS(ms float64) string {
+	if ms >= 1000 {
+		return fmt.Sprintf("%.1f s", ms/1000)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+func lineChart(title, unit, color string, ps []htmlPoint, minTop float64) htmlChart {
+	ch, at, _ := chartFrame(title, unit, color, ps, minTop)
+	var pts []string
+	for _, p := range ps {
+		q := at(p)
+		pts = append(pts, fmt.Sprintf("%g,%g", q.X, q.Y))
+		if len(ps) <= 60 {
+			ch.Dots = append(ch.Dots, q)
+		}
+	}
+	ch.Points = strings.Join(pts, " ")
+	return ch
+}
+
+func barChart(title, unit, color string, ps []htmlPoint, minTop float64) htmlChart {
+	ch, at, maxT := chartFrame(title, unit, color, ps, minTop)
+	bw := ch.PlotW / math.Max(float64(len(ps)), maxT+1) * 0.8
+	if bw < 1 {
+		bw = 1
+	}
+	for _, p := range ps {
+		q := at(p)
+		x := math.Min(math.Max(q.X-bw/2, chartL), ch.PlotRight-bw)
+		ch.Bars = append(ch.Bars, htmlBar{X: round2(x), Y: q.Y, W: round2(bw), H: round2(ch.PlotBt - q.Y)})
+	}
+	return ch
+}
+
+var htmlTmpl = template.Must(template.New("report").Parse(htmlSource))
+
+const htmlSource = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="ccp-preflight {{.R.Version}}">
+<title>ccp-preflight: {{.Headline}}</title>
+<style>
+:root{--pass:#15803d;--warn:#b45309;--fail:#b91c1c;--skip:#6b7280;--ink:#111827;--mute:#4b5563;--line:#e5e7eb}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#f9fafb}
+main{max-width:980px;margin:0 auto;padding:0 16px 32px}
+.banner{color:#fff;padding:22px 24px;margin:0 0 20px}
+.banner.pass{background:var(--pass)}.banner.warn{background:var(--warn)}.banner.fail{background:var(--fail)}.banner.skip{background:var(--skip)}
+.banner h1{margin:0 auto;max-width:948px;font-size:24px;line-height:1.25}
+.banner p{margin:6px auto 0;max-width:948px;opacity:.95}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin:0 0 16px}
+h2{font-size:18px;margin:0 0 10px}
+h3{font-size:15px;margin:14px 0 6px}
+.pill{display:inline-block;min-width:46px;text-align:center;border-radius:4px;padding:1px 6px;font-size:12px;font-weight:700;color:#fff}
+.pill.pass{background:var(--pass)}.pill.warn{background:var(--warn)}.pill.fail{background:var(--fail)}.pill.skip{background:var(--skip)}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
+col.st{width:64px}col.ck{width:128px}col.ms{width:190px}col.tm{width:64px}
+td,th{text-align:left;vertical-align:top;padding:5px 6px;border-top:1px solid var(--line)}
+th{font-size:12px;color:var(--mute);font-weight:600;border-top:0}
+td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere}
+td.target{word-break:break-all}
+.addr,.metrics,.dur{color:var(--mute);font-size:13px}
+tr.more td{border-top:0;padding-top:0}
+.reason{margin:0 0 2px}
+.fixline{margin:0;padding:4px 8px;background:#fef3c7;border-left:3px solid var(--warn);font-size:14px}
+.fail .fixline,.fixline.fail{background:#fee2e2;border-left-color:var(--fail)}
+ol.fix li{margin:0 0 10px}
+ol.fix code,td code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+details{font-size:13px;color:var(--mute)}
+details dl{display:grid;grid-template-columns:max-content auto;gap:0 10px;margin:4px 0}
+details dt{font-weight:600}details dd{margin:0;word-break:break-all}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+figure{margin:0;min-width:0}
+figcaption{font-size:12px;color:var(--mute)}
+svg text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#4b5563}
+dl.env{display:grid;grid-template-columns:max-content auto;gap:4px 14px;margin:0}
+dl.env dt{font-weight:600}dl.env dd{margin:0}
+.note{color:var(--mute);font-size:13px}
+footer{color:var(--mute);font-size:12px;text-align:center}
+@media print{body{background:#fff}.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}section{break-inside:avoid}}
+</style>
+</head>
+<body>
+<header class="banner {{.Class}}" role="banner">
+<h1 id="verdict">{{.Headline}}</h1>
+<p>Amazon Connect softphone preflight · region {{.R.Region}} · instance {{.Instance}}{{if .Started}} · {{.Started}}{{end}}</p>
+<p id="counts">{{.Counts}}</p>
+</header>
+<main>
+{{if .Fix}}<section id="fix">
+<h2>What to change</h2>
+<ol class="fix">
+{{range .Fix}}<li><span class="pill {{.Class}}">{{.Status}}</span> <code>{{.ID}}</code> {{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}
+<p class="reason">{{if .Phase}}<strong>{{.Phase}}:</strong> {{end}}{{.Reason}}</p>
+{{if .Remedy}}<p class="fixline {{.Class}}"><strong>Fix:</strong> {{.Remedy}}</p>{{end}}</li>
+{{end}}</ol>
+</section>
+{{end}}<section id="checks">
+<h2>Checks by layer</h2>
+{{range .Groups}}<h3 class="layer"><span class="pill {{.Class}}">{{.Class}}</span> {{.Layer}}</h3>
+<table>
+<colgroup><col class="st"><col class="ck"><col><col class="ms"><col class="tm"></colgroup>
+<thead><tr><th>Status</th><th>Check</th><th>Target</th><th>Measured</th><th>Took</th></tr></thead>
+<tbody>
+{{range .Checks}}<tr class="{{.Class}}"><td><span class="pill {{.Class}}">{{.Status}}</span></td><td class="id">{{.ID}}</td><td class="target">{{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}</td><td class="metrics">{{.Metrics}}</td><td class="dur">{{.Duration}}</td></tr>
+{{if or .Reason .Remedy .Details}}<tr class="more {{.Class}}"><td></td><td colspan="4">
+{{if .Reason}}<p class="reason">{{if .Phase}}<strong>{{.Phase}}:</strong> {{end}}{{.Reason}}</p>{{end}}
+{{if .Remedy}}<p class="fixline {{.Class}}"><strong>Fix:</strong> {{.Remedy}}</p>{{end}}
+{{if .Details}}<details><summary>details</summary><dl>{{range .Details}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl></details>{{end}}
+</td></tr>
+{{end}}{{end}}</tbody>
+</table>
+{{end}}</section>
+{{if .Charts}}<section id="media">
+<h2>Media quality over time</h2>
+<p class="note">A paced Opus-like stream (50 packets/s) to each TURN server, measured every second.</p>
+{{range .Charts}}<h3>{{.Target}}{{if .Summary}} <span class="metrics">· {{.Summary}}</span>{{end}}</h3>
+<div class="charts">
+{{range .Charts}}<figure>
+<svg viewBox="0 0 {{.W}} {{.H}}" width="100%" role="img" aria-label="{{.Label}}">
+<title>{{.Label}}</title>
+{{$c := .}}<text x="{{.Left}}" y="11" font-weight="600">{{.Title}} ({{.Unit}})</text>
+{{range .Grid}}<line x1="{{$c.Left}}" x2="{{$c.PlotRight}}" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#e5e7eb"/><text x="{{$c.Left}}" dx="-4" y="{{.Pos}}" dy="4" text-anchor="end">{{.Label}}</text>
+{{end}}<line x1="{{.Left}}" x2="{{.Left}}" y1="{{.Top}}" y2="{{.PlotBt}}" stroke="#9ca3af"/><line x1="{{.Left}}" x2="{{.PlotRight}}" y1="{{.PlotBt}}" y2="{{.PlotBt}}" stroke="#9ca3af"/>
+{{range .XTicks}}<text x="{{.Pos}}" y="{{$c.H}}" dy="-6" text-anchor="middle">{{.Label}}</text>{{end}}
+{{if .Empty}}<text x="{{.Left}}" dx="10" y="{{.PlotBt}}" dy="-10">no data</text>{{end}}
+{{if .Points}}<polyline fill="none" stroke="{{.Color}}" stroke-width="1.8" stroke-linejoin="round" points="{{.Points}}"/>{{end}}
+{{range .Dots}}<circle cx="{{.X}}" cy="{{.Y}}" r="2" fill="{{$c.Color}}"/>{{end}}
+{{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{$c.Color}}"/>{{end}}
+</svg>
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}</div>
+{{end}}</section>
+{{end}}<section id="env">
+<h2>Environment</h2>
+<dl class="env">
+<dt>Public IP</dt><dd id="public-ip">{{if .PublicIP}}{{.PublicIP}}{{if .IPMasked}} <span class="note">(masked; run with --show-ip to show it)</span>{{end}}{{else}}<span class="note">not known (no STUN answer)</span>{{end}}</dd>
+<dt>Region</dt><dd>{{.R.Region}}</dd>
+<dt>Instance</dt><dd>{{.Instance}}</dd>
+<dt>IP ranges</dt><dd>{{if .R.Ranges.Source}}{{.R.Ranges.Source}}{{else}}(none){{end}}{{if .R.Ranges.CreateDate}}, published {{.R.Ranges.CreateDate}}{{end}}{{if .R.Ranges.SyncToken}} <span class="note">(syncToken {{.R.Ranges.SyncToken}})</span>{{end}}</dd>
+<dt>Started</dt><dd>{{if .Started}}{{.Started}}{{else}}(unknown){{end}}, took {{.Duration}}{{if .R.Interrupted}} <strong>(interrupted: partial report)</strong>{{end}}</dd>
+<dt>Version</dt><dd>ccp-preflight {{.R.Version}} <span class="note">(report schema {{.R.Schema}})</span></dd>
+</dl>
+</section>
+<footer>Made by ccp-preflight {{.R.Version}}. Send this file to your IT team: it holds no passwords or credentials.</footer>
+</main>
+</body>
+</html>
+`

@@ -1,0 +1,158 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTMLContent(t *testing.T) {
+	out := render(t, "html", sampleReport(), Options{})
+	for _, want := range []string{
+		`<h1 id="verdict">NOT READY: softphone calls will fail or break from this network (1 failed, 1 warning).</h1>`,
+		`class="banner fail"`,
+		"What to change",
+		"stun.binding", turnB, "no answer to STUN Binding on UDP 3478 within 2s",
+		"<strong>Fix:</strong> " + strings.ReplaceAll(turnRemedy, "'", "&#39;"),
+		"jitter 38.2 ms is above 30 ms",
+		// Layers, in order.
+		"This computer</h3>", "DNS</h3>", "Published IP ranges</h3>", "Web and signaling (TCP 443)</h3>", "Media reachability (UDP 3478)</h3>", "Call quality</h3>",
+		// Environment.
+		`<dd id="public-ip">203.0.x.x <span class="note">(masked; run with --show-ip to show it)</span>`,
+		"embedded, published 2026-11-02T18:13:05Z", "ccp-preflight v1.2.3", "us-east-1", "acme-support",
+		"Media quality over time",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	if strings.Index(out, "This computer</h3>") > strings.Index(out, "Call quality</h3>") {
+		t.Error("layers out of order")
+	}
+	// The public IP never appears unmasked: not in the environment, not in
+	// stun.binding's or turn.allocate's details.
+	if strings.Contains(out, publicIP) {
+		t.Error("public IP shown although ShowIP is false")
+	}
+	shown := render(t, "html", sampleReport(), Options{ShowIP: true})
+	if !strings.Contains(shown, `<dd id="public-ip">`+publicIP+`</dd>`) {
+		t.Error("ShowIP: public IP not shown")
+	}
+	// Charts: media.quality with series on two TURN servers, 3 charts each.
+	if n := strings.Count(out, "<svg "); n != 6 {
+		t.Errorf("%d svg charts, want 6 (RTT, jitter, loss × 2 TURN servers)", n)
+	}
+	if strings.Count(out, "<polyline ") != 4 || strings.Count(out, "<rect ") < 2 {
+		t.Errorf("want RTT and jitter lines and loss bars: %d polylines, %d bars", strings.Count(out, "<polyline "), strings.Count(out, "<rect "))
+	}
+	if !strings.Contains(out, "Packet loss in % over time. average 0.48 %, highest 1.2 %") {
+		t.Error("loss chart label lacks the figures")
+	}
+	// Self-contained: no script, no external reference.
+	for _, re := range []string{`(?i)<script`, `(?i)<link`, `(?i)(src|href)\s*=`, `(?i)url\(`, `(?i)@import`, `(?i)https?://`} {
+		if regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("html is not self-contained: matches %s", re)
+		}
+	}
+}
+
+func TestHTMLEscapes(t *testing.T) {
+	r := sampleReport()
+	r.Checks[0].Reason = `<script>alert("x")</script>`
+	r.Checks[0].Target = `"><img src=x onerror=alert(1)>`
+	out := render(t, "html", r, Options{})
+	if strings.Contains(out, "<script>") || strings.Contains(out, "<img") {
+		t.Fatal("report text reaches the page unescaped")
+	}
+}
+
+func TestHTMLKeepsLoopbackAndPrivate(t *testing.T) {
+	r := passingReport()
+	for i := range r.Checks {
+		if r.Checks[i].Details["mapped_address"] != "" {
+			r.Checks[i].Details["mapped_address"] = "127.0.0.1:5000"
+		}
+	}
+	r.Checks[1].Address = "127.0.0.1"
+	out := render(t, "html", r, Options{})
+	if !strings.Contains(out, `<dd id="public-ip">127.0.0.1</dd>`) || strings.Contains(out, "127.0.x.x") {
+		t.Error("a loopback mapped address (the lab) must not be masked")
+	}
+}
+
+func TestHTMLMaskIP(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.77":       "203.0.x.x",
+		"2001:db8:1:2::5":    "2001:db8:x:x:…",
+		"::ffff:198.51.100.": "x.x.x.x",
+	} {
+		if got := MaskIP(in); got != want {
+			t.Errorf("MaskIP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestHTMLInBrowser renders the report in headless Chromium: the page loads
+// without console errors or blocked fetches, the verdict is in the DOM, and
+// a screenshot is made (kept in $CCP_PREFLIGHT_SCREENSHOT_DIR if set).
+func TestHTMLInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (Debian package chromium; `make deps` installs it): skipping the browser test")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, []byte(render(t, "html", sampleReport(), Options{})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(dir, "report.png")
+	if d := os.Getenv("CCP_PREFLIGHT_SCREENSHOT_DIR"); d != "" {
+		png = filepath.Join(d, "report.png")
+	}
+	run := func(extra ...string) (stdout, stderr string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}, extra...)
+		args = append(args, "file://"+page)
+		cmd := exec.CommandContext(ctx, chromium, args...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("chromium %v: %v\n%s", extra, err, e.String())
+		}
+		return o.String(), e.String()
+	}
+	dom, logs := run("--dump-dom")
+	if !strings.Contains(dom, `<h1 id="verdict">NOT READY: softphone calls will fail`) || !strings.Contains(dom, turnRemedy[:40]) {
+		t.Errorf("verdict or remedy not in the browser's DOM:\n%.2000s", dom)
+	}
+	_, shotLogs := run("--screenshot="+png, "--window-size=1100,2400", "--hide-scrollbars")
+	for _, l := range strings.Split(logs+shotLogs, "\n") {
+		if strings.Contains(l, "CONSOLE") || strings.Contains(l, "Uncaught") || strings.Contains(l, "Refused to") || strings.Contains(l, "Content Security Policy") {
+			t.Errorf("browser console: %s", l)
+		}
+	}
+	fi, err := os.Stat(png)
+	if err != nil || fi.Size() < 20_000 {
+		t.Fatalf("screenshot %s: %v (size %d); want a rendered page", png, err, sizeOf(fi))
+	}
+	// The banner is the verdict's colour: the pixel at the top left is red.
+	if c := topLeftPixel(t, png); !(c[0] > 150 && c[1] < 80 && c[2] < 80) {
+		t.Errorf("banner pixel %v: want the fail red", c)
+	}
+}
+
+func sizeOf(fi os.FileInfo) int64 {
+	if fi == nil {
+		return 0
+	}
+	return fi.Size()
+}

@@ -1,0 +1,154 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/probe"
+)
+
+// JUnit XML, the shape CI systems read (Jenkins, GitLab, GitHub actions):
+// <testsuites> with one <testsuite> per layer and one <testcase> per check
+// and target.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Errors     int         `xml:"errors,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Time       string      `xml:"time,attr"`
+	Timestamp  string      `xml:"timestamp,attr,omitempty"`
+	Properties *junitProps `xml:"properties,omitempty"`
+	Cases      []junitCase `xml:"testcase"`
+}
+
+type junitProps struct {
+	List []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut *junitCDATA   `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",cdata"`
+}
+
+type junitCDATA struct {
+	Text string `xml:",cdata"`
+}
+
+// JUnit writes one testcase per check and target, in testsuites per layer
+// (LayerOrder). A failed check is a <failure> whose message is the reason
+// and whose text adds the phase, the fix and the metrics; a skipped check
+// is <skipped> with its reason; a warning passes with the warning in
+// <system-out>, unless FailOn is warn, then it is a failure. The first
+// suite's properties carry the verdict, region, version and ranges.
+func JUnit(w io.Writer, r *Report, o Options) error {
+	doc := junitSuites{Name: "ccp-preflight " + r.Region, Time: secs(r.DurationMS)}
+	for i, g := range Groups(r.Checks) {
+		s := junitSuite{Name: g.Layer}
+		if i == 0 {
+			s.Timestamp = r.StartedAt.UTC().Format("2006-01-02T15:04:05")
+			s.Properties = &junitProps{List: []junitProperty{
+				{"verdict", string(r.Verdict)}, {"headline", Headline(r)}, {"region", r.Region},
+				{"instance", r.Instance}, {"version", r.Version},
+				{"ranges_source", r.Ranges.Source}, {"ranges_create_date", r.Ranges.CreateDate},
+			}}
+		}
+		var total float64
+		for _, c := range g.Checks {
+			total += c.DurationMS
+			name := c.ID
+			if c.Target != "" {
+				name += " " + c.Target
+			}
+			tc := junitCase{Name: name, Classname: "ccp-preflight." + c.ID, Time: secs(c.DurationMS)}
+			detail := caseDetail(c)
+			switch {
+			case c.Status == probe.Fail || (c.Status == probe.Warn && o.failOn() == probe.Warn):
+				tc.Failure = &junitMessage{Message: oneLine(c.Reason), Type: c.Phase, Text: detail}
+				s.Failures++
+			case c.Status == probe.Skip:
+				tc.Skipped = &junitMessage{Message: oneLine(c.Reason)}
+				s.Skipped++
+			case c.Status == probe.Warn:
+				tc.SystemOut = &junitCDATA{"WARNING: " + detail}
+			default:
+				tc.SystemOut = &junitCDATA{detail}
+			}
+			s.Cases = append(s.Cases, tc)
+		}
+		s.Tests, s.Time = len(g.Checks), secs(total)
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// caseDetail is a check's facts as lines: status, address, phase, reason,
+// fix, metrics.
+func caseDetail(c probe.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", strings.ToUpper(string(c.Status)), oneLine(c.ID), oneLine(c.Target))
+	if c.Address != "" && c.Address != c.Target {
+		fmt.Fprintf(&b, " (%s)", oneLine(c.Address))
+	}
+	b.WriteString("\n")
+	if c.Phase != "" {
+		fmt.Fprintf(&b, "phase: %s\n", oneLine(c.Phase))
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(&b, "reason: %s\n", oneLine(c.Reason))
+	}
+	if c.Remedy != "" {
+		fmt.Fprintf(&b, "fix: %s\n", oneLine(c.Remedy))
+	}
+	if m := metricsLine(c.Metrics); m != "" {
+		fmt.Fprintf(&b, "metrics: %s\n", m)
+	}
+	return b.String()
+}
+
+func secs(ms float64) string {
+	if !finite(ms) {
+		ms = 0
+	}
+	return fmt.Sprintf("%.3f", ms/1000)
+}

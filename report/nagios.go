@@ -1,0 +1,148 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/probe"
+)
+
+// Nagios plugin return codes (Nagios Plugin Development Guidelines).
+const (
+	NagiosOK       = 0
+	NagiosWarning  = 1
+	NagiosCritical = 2
+	NagiosUnknown  = 3
+)
+
+// nagiosService prefixes the status line ("SERVICE STATUS: text").
+const nagiosService = "CCP-PREFLIGHT"
+
+// NagiosCode is the plugin return code for r: CRITICAL when a check failed
+// (or warned, with FailOn warn), WARNING when one warned, UNKNOWN when the
+// run was interrupted or no check could run at all, else OK.
+func NagiosCode(r *Report, o Options) int {
+	c := Counts(r.Checks)
+	switch {
+	case r.Interrupted:
+		return NagiosUnknown
+	case r.Verdict == probe.Fail:
+		return NagiosCritical
+	case r.Verdict == probe.Warn && o.failOn() == probe.Warn:
+		return NagiosCritical
+	case r.Verdict == probe.Warn:
+		return NagiosWarning
+	case len(r.Checks) == 0 || c[probe.Skip] == len(r.Checks):
+		return NagiosUnknown
+	}
+	return NagiosOK
+}
+
+var nagiosWords = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
+
+// NagiosUnknownLine is the status line for a run that could not start (an
+// input error): print it on stdout and exit NagiosUnknown.
+func NagiosUnknownLine(msg string) string {
+	return nagiosService + " UNKNOWN - " + nagiosText(msg)
+}
+
+// Nagios writes plugin output per the Nagios plugin guidelines: a first
+// line "CCP-PREFLIGHT STATUS - verdict; failing checks | perfdata", then
+// one line per warn/fail check with its reason and fix (long output), then
+// per-check perfdata after a second "|". Perfdata: counts of checks by
+// status, the run's duration, and for each tcp., stun., media. and
+// capacity. check target its rtt and jitter (ms), loss (%) and MOS. The exit code is NagiosCode.
+func Nagios(w io.Writer, r *Report, o Options) error {
+	code := NagiosCode(r, o)
+	c := Counts(r.Checks)
+	var b strings.Builder
+	b.WriteString(nagiosService + " " + nagiosWords[code] + " - " + nagiosText(Headline(r)))
+	if att := Attention(r.Checks); len(att) > 0 {
+		var ids []string
+		seen := map[string]bool{}
+		for _, a := range att {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				ids = append(ids, a.ID)
+			}
+		}
+		b.WriteString(" Checks: " + nagiosText(strings.Join(ids, ", ")))
+	}
+	fmt.Fprintf(&b, " | fail=%d;;;0 warn=%d;;;0 pass=%d;;;0 skip=%d;;;0 duration=%ss;;;0\n",
+		c[probe.Fail], c[probe.Warn], c[probe.Pass], c[probe.Skip], num(r.DurationMS/1000))
+	for _, a := range Attention(r.Checks) {
+		line := strings.ToUpper(string(a.Status)) + " " + a.ID + " " + a.Target + ":"
+		if a.Phase != "" {
+			line += " " + a.Phase + ":"
+		}
+		line += " " + a.Reason
+		if a.Remedy != "" {
+			line += " Fix: " + a.Remedy
+		}
+		b.WriteString(nagiosText(line) + "\n")
+	}
+	var perf []string
+	for _, ch := range r.Checks {
+		if !perfCheck(ch.ID) {
+			continue
+		}
+		for _, m := range []struct{ key, label, uom, min, max string }{
+			{"rtt_ms", "rtt", "ms", "0", ""},
+			{"jitter_ms", "jitter", "ms", "0", ""},
+			{"loss_ratio", "loss", "%", "0", "100"},
+			{"mos", "mos", "", "1", "5"},
+		} {
+			v, ok := ch.Metrics[m.key]
+			if !ok || !finite(v) {
+				continue
+			}
+			if m.key == "loss_ratio" {
+				v *= 100
+			}
+			perf = append(perf, fmt.Sprintf("%s=%s%s;;;%s;%s", perfLabel(ch.ID+" "+ch.Target+" "+m.label), num(v), m.uom, m.min, m.max))
+		}
+	}
+	if len(perf) > 0 {
+		b.WriteString("| " + strings.Join(perf, "\n") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// perfCheck reports whether a check's metrics go into perfdata: the ones
+// worth a graph (TCP and STUN round trips, media quality, capacity), not
+// every DNS answer's time.
+func perfCheck(id string) bool {
+	for _, p := range []string{"tcp.", "stun.", "media.", "capacity."} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// nagiosText is text safe in plugin output: one line, no "|" (it starts
+// perfdata), no control characters.
+func nagiosText(s string) string {
+	return strings.ReplaceAll(oneLine(s), "|", "/")
+}
+
+// perfLabel quotes a perfdata label: single quotes, an inner quote doubled,
+// no "=" (it ends the label).
+func perfLabel(s string) string {
+	s = strings.ReplaceAll(nagiosText(s), "=", "_")
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// num formats a perfdata value: plain decimal, no exponent, at most three
+// decimals.
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
