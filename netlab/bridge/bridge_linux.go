@@ -1,0 +1,395 @@
+//go:build linux
+
+package bridge
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// vnetHdrLen is the size of struct virtio_net_hdr that PACKET_VNET_HDR puts
+// before each frame. With it the kernel hands over GSO super-frames and
+// partial checksums as metadata instead of failing to send them.
+const vnetHdrLen = 10
+
+// virtio_net_hdr flags.
+const (
+	vnetNeedsCsum = 1
+	gsoNone       = 0
+)
+
+// maxFrame is the largest frame read: a 64 KiB GSO super-frame plus headers.
+const maxFrame = 65536 + vnetHdrLen + 64
+
+// Stats counts one direction's frames.
+type Stats struct {
+	In, Dropped, QueueDropped, Reordered, Out uint64
+}
+
+// Bridge joins two interfaces, A and B, with an impairment per direction.
+type Bridge struct {
+	a, b   port
+	ab, ba *direction
+}
+
+type port struct {
+	name string
+	fd   int
+}
+
+// Open opens raw sockets on interfaces a and b (in the calling process's
+// network namespace), puts both in promiscuous mode and returns a bridge
+// forwarding A→B with ab and B→A with ba. seed makes random loss, jitter
+// and reordering repeatable.
+func Open(a, b string, ab, ba Impairment, seed uint64) (*Bridge, error) {
+	pa, err := openPort(a)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := openPort(b)
+	if err != nil {
+		unix.Close(pa.fd)
+		return nil, err
+	}
+	br := &Bridge{a: pa, b: pb}
+	br.ab = newDirection(ab, seed, pb)
+	br.ba = newDirection(ba, seed+1, pa)
+	return br, nil
+}
+
+func openPort(name string) (port, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return port{}, fmt.Errorf("bridge: interface %s: %w", name, err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		return port{}, fmt.Errorf("bridge: raw socket for %s (needs root/CAP_NET_RAW): %w", name, err)
+	}
+	fail := func(what string, err error) (port, error) {
+		unix.Close(fd)
+		return port{}, fmt.Errorf("bridge: %s on %s: %w", what, name, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fail("PACKET_VNET_HDR", err)
+	}
+	// Our own transmissions must not come back to us as input.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
+		return fail("PACKET_IGNORE_OUTGOING", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	// Promiscuous: frames are addressed to the far end's MAC, not ours.
+	mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		return fail("promiscuous mode", err)
+	}
+	return port{name: name, fd: fd}, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Set changes the impairment of a direction ("ab" or "ba") while running.
+func (br *Bridge) Set(dir string, im Impairment) error {
+	switch dir {
+	case "ab":
+		br.ab.im.Store(&im)
+	case "ba":
+		br.ba.im.Store(&im)
+	default:
+		return fmt.Errorf("bridge: direction %q: want ab or ba", dir)
+	}
+	return nil
+}
+
+// Impairments returns the current A→B and B→A impairments.
+func (br *Bridge) Impairments() (ab, ba Impairment) { return *br.ab.im.Load(), *br.ba.im.Load() }
+
+// Stats returns the A→B and B→A counters.
+func (br *Bridge) Stats() (ab, ba Stats) { return br.ab.stats(), br.ba.stats() }
+
+// Run forwards frames until ctx ends, then closes the sockets.
+func (br *Bridge) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 4)
+	go func() { errc <- br.ab.send(ctx) }()
+	go func() { errc <- br.ba.send(ctx) }()
+	go func() { errc <- recvLoop(br.a, br.ab) }()
+	go func() { errc <- recvLoop(br.b, br.ba) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	// Closing the sockets ends the blocked reads.
+	unix.Close(br.a.fd)
+	unix.Close(br.b.fd)
+	return err
+}
+
+func recvLoop(p port, d *direction) error {
+	for {
+		buf := make([]byte, maxFrame)
+		n, _, err := unix.Recvfrom(p.fd, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			if errors.Is(err, unix.EBADF) {
+				return nil
+			}
+			return fmt.Errorf("bridge: read %s: %w", p.name, err)
+		}
+		if n <= vnetHdrLen+14 {
+			continue
+		}
+		d.offer(buf[:n], time.Now())
+	}
+}
+
+// direction is one way through the bridge: a time-ordered queue of held
+// frames and the sender that releases them when due.
+type direction struct {
+	im  atomic.Pointer[Impairment]
+	out port
+
+	// Only the receiving goroutine uses rng and flows.
+	rng   *rand.Rand
+	flows map[flowKey]uint64
+
+	mu         sync.Mutex
+	q          frameHeap
+	seq        uint64
+	linkFreeAt time.Time
+	st         Stats
+	wake       chan struct{}
+}
+
+func newDirection(im Impairment, seed uint64, out port) *direction {
+	d := &direction{out: out, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		flows: map[flowKey]uint64{}, wake: make(chan struct{}, 1)}
+	d.im.Store(&im)
+	return d
+}
+
+func (d *direction) stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.st
+}
+
+type frame struct {
+	due time.Time
+	seq uint64
+	b   []byte
+}
+
+type frameHeap []frame
+
+func (h frameHeap) Len() int { return len(h) }
+func (h frameHeap) Less(i, j int) bool {
+	if !h[i].due.Equal(h[j].due) {
+		return h[i].due.Before(h[j].due)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h frameHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *frameHeap) Push(x any)   { *h = append(*h, x.(frame)) }
+func (h *frameHeap) Pop() any {
+	old := *h
+	f := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return f
+}
+
+// offer decides a frame's fate: dropped, or queued with the time it is due.
+func (d *direction) offer(b []byte, now time.Time) {
+	im := d.im.Load()
+	if !isIP(b[vnetHdrLen:]) {
+		// ARP and other link-local frames model the LAN, not the WAN the
+		// impairment stands for: they pass at once, never dropped.
+		im = &Impairment{}
+	}
+	drop := false
+	if im.LossEvery > 0 {
+		k := flowOf(b[vnetHdrLen:])
+		d.flows[k]++
+		drop = d.flows[k]%uint64(im.LossEvery) == 0
+	} else if im.Loss > 0 {
+		drop = d.rng.Float64() < im.Loss
+	}
+	delay := im.Delay
+	if im.Jitter > 0 {
+		delay += time.Duration((d.rng.Float64()*2 - 1) * float64(im.Jitter))
+		if delay < 0 {
+			delay = 0
+		}
+	}
+	reordered := false
+	if im.Reorder > 0 && d.rng.Float64() < im.Reorder {
+		delay += im.ReorderGap
+		reordered = true
+	}
+	d.mu.Lock()
+	d.st.In++
+	if drop {
+		d.st.Dropped++
+		d.mu.Unlock()
+		return
+	}
+	if len(d.q) >= QueueLimit {
+		d.st.QueueDropped++
+		d.mu.Unlock()
+		return
+	}
+	if reordered {
+		d.st.Reordered++
+	}
+	due := now.Add(delay)
+	if im.RateBPS > 0 {
+		// Serialisation: a frame leaves when the link is free, and holds
+		// it for its size at the rate.
+		start := now
+		if d.linkFreeAt.After(start) {
+			start = d.linkFreeAt
+		}
+		d.linkFreeAt = start.Add(time.Duration(float64(len(b)-vnetHdrLen) * 8 / float64(im.RateBPS) * float64(time.Second)))
+		if d.linkFreeAt.After(due) {
+			due = d.linkFreeAt
+		}
+	}
+	d.seq++
+	heap.Push(&d.q, frame{due: due, seq: d.seq, b: b})
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send releases frames when due, completing partial checksums first.
+func (d *direction) send(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d.mu.Lock()
+		if len(d.q) == 0 {
+			d.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-d.wake:
+			}
+			continue
+		}
+		wait := time.Until(d.q[0].due)
+		if wait > 0 {
+			d.mu.Unlock()
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-timer.C:
+			case <-d.wake:
+			}
+			continue
+		}
+		f := heap.Pop(&d.q).(frame)
+		d.st.Out++
+		d.mu.Unlock()
+		completeChecksum(f.b)
+		if _, err := unix.Write(d.out.fd, f.b); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				return nil
+			}
+			// A frame the far side cannot take (e.g. the link went down)
+			// is lost, as on a wire; keep forwarding.
+			continue
+		}
+	}
+}
+
+// completeChecksum finishes a frame whose TCP/UDP checksum the sender left
+// partial (veth offload: the field holds only the pseudo-header sum) and
+// clears the flag, so the frame is whole on the wire. GSO super-frames keep
+// the flag: the kernel segments them and computes each segment's checksum.
+func completeChecksum(b []byte) {
+	flags, gso := b[0], b[1]
+	if flags&vnetNeedsCsum == 0 || gso != gsoNone {
+		return
+	}
+	start := int(binary.LittleEndian.Uint16(b[6:8]))
+	off := int(binary.LittleEndian.Uint16(b[8:10]))
+	pkt := b[vnetHdrLen:]
+	if start+off+2 > len(pkt) {
+		return
+	}
+	// The field holds the folded pseudo-header sum; summing from start
+	// over the field and the payload gives the full checksum.
+	sum := uint32(0)
+	data := pkt[start:]
+	for len(data) >= 2 {
+		sum += uint32(data[0])<<8 | uint32(data[1])
+		data = data[2:]
+	}
+	if len(data) == 1 {
+		sum += uint32(data[0]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	c := ^uint16(sum)
+	if c == 0 && isUDP(pkt) {
+		c = 0xffff // UDP sends a computed zero as all ones
+	}
+	binary.BigEndian.PutUint16(pkt[start+off:], c)
+	b[0] &^= vnetNeedsCsum
+}
+
+func isIP(eth []byte) bool {
+	t := binary.BigEndian.Uint16(eth[12:14])
+	return t == 0x0800 || t == 0x86dd
+}
+
+func isUDP(pkt []byte) bool {
+	if len(pkt) < 34 || binary.BigEndian.Uint16(pkt[12:14]) != 0x0800 {
+		return false
+	}
+	return pkt[23] == unix.IPPROTO_UDP
+}
+
+// flowKey identifies an IPv4 TCP/UDP flow; every other frame is flow zero.
+type flowKey struct {
+	src, dst [4]byte
+	proto    uint8
+	sp, dp   uint16
+}
+
+func flowOf(eth []byte) flowKey {
+	var k flowKey
+	if len(eth) < 34 || binary.BigEndian.Uint16(eth[12:14]) != 0x0800 {
+		return k
+	}
+	ip := eth[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	copy(k.src[:], ip[12:16])
+	copy(k.dst[:], ip[16:20])
+	k.proto = ip[9]
+	if (k.proto == unix.IPPROTO_UDP || k.proto == unix.IPPROTO_TCP) && len(ip) >= ihl+4 {
+		k.sp = binary.BigEndian.Uint16(ip[ihl:])
+		k.dp = binary.BigEndian.Uint16(ip[ihl+2:])
+	}
+	return k
+}
