@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,8 +280,17 @@ func (d *direction) offer(b []byte, now time.Time) {
 	}
 }
 
+// timerSlack is how early the Go timer wakes the sender before a frame is
+// due: Go's timers ride on epoll's millisecond timeouts, so the last stretch
+// is slept with nanosleep on the sender's own thread (hrtimer, microseconds).
+const timerSlack = 2 * time.Millisecond
+
 // send releases frames when due, completing partial checksums first.
 func (d *direction) send(ctx context.Context) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// The default 50 µs timer slack would blur the final sleep.
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -295,9 +305,15 @@ func (d *direction) send(ctx context.Context) error {
 			continue
 		}
 		wait := time.Until(d.q[0].due)
+		if wait > 0 && wait <= timerSlack {
+			d.mu.Unlock()
+			ts := unix.NsecToTimespec(int64(wait))
+			_ = unix.Nanosleep(&ts, nil)
+			continue
+		}
 		if wait > 0 {
 			d.mu.Unlock()
-			timer.Reset(wait)
+			timer.Reset(wait - timerSlack)
 			select {
 			case <-ctx.Done():
 				return nil
