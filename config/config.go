@@ -73,6 +73,12 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, inputErr("--config: %v", err)
 	}
+	return ParseFile(b, path)
+}
+
+// ParseFile strictly decodes config file contents; path names it in errors
+// and anchors its relative paths.
+func ParseFile(b []byte, path string) (*File, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

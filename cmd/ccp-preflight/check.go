@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -143,15 +144,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 	var progress func(done, total int)
 	if !f.noProgress && isTerminal(stderr) {
-		var bar *progressbar.ProgressBar
-		progress = func(done, total int) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription("checking"), progressbar.OptionClearOnFinish())
-			}
-			_ = bar.Set(done)
-		}
-		progress = serialize(progress)
+		bar := newProgress(stderr, probe.Deadline(cfg, probe.Registry()))
+		defer bar.finish()
+		progress = bar.update
 	}
 	rep := runReport(ctx, cfg, progress)
 	return writeReport(rep, &f, stdout, stderr)
@@ -215,15 +210,65 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// serialize makes a progress callback safe to call from many goroutines.
-func serialize(fn func(done, total int)) func(done, total int) {
-	ch := make(chan struct{}, 1)
-	ch <- struct{}{}
-	return func(d, t int) {
-		<-ch
-		defer func() { ch <- struct{}{} }()
-		fn(d, t)
+// progress is the stderr progress bar: it advances with time toward the
+// run's deadline (media checks measure for --duration) and with finished
+// checks, whichever is further, so a long soak still shows movement.
+type progress struct {
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	start time.Time
+	total time.Duration
+	frac  float64 // share of checks done
+	stop  chan struct{}
+	done  sync.WaitGroup
+}
+
+const progressSteps = 1000
+
+func newProgress(w io.Writer, deadline time.Duration) *progress {
+	p := &progress{
+		bar: progressbar.NewOptions(progressSteps, progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("checking"), progressbar.OptionClearOnFinish(),
+			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionThrottle(100*time.Millisecond)),
+		start: time.Now(), total: deadline, stop: make(chan struct{}),
 	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.update(-1, 0)
+			}
+		}
+	}()
+	return p
+}
+
+// update records done of total checks (done < 0: a clock tick only).
+// Safe for concurrent use.
+func (p *progress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done >= 0 && total > 0 {
+		p.frac = float64(done) / float64(total)
+		p.bar.Describe(fmt.Sprintf("checking (%d/%d)", done, total))
+	}
+	f := max(p.frac, float64(time.Since(p.start))/float64(p.total))
+	_ = p.bar.Set(int(min(f, 0.99) * progressSteps))
+}
+
+// finish stops the ticker and clears the bar.
+func (p *progress) finish() {
+	close(p.stop)
+	p.done.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.bar.Finish()
 }
 
 // writeFileAtomic writes path via a temp file in the same directory and a

@@ -1,0 +1,92 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestEveryRegionHasTURN(t *testing.T) {
+	if got := len(Regions()); got != 11 {
+		t.Fatalf("%d regions, the admin guide lists 11", got)
+	}
+	for _, name := range Regions() {
+		r, err := Lookup(name)
+		if err != nil || len(r.TURN) == 0 {
+			t.Fatalf("%s: %v, %d TURN names", name, err, len(r.TURN))
+		}
+		for _, e := range r.TURN {
+			if !strings.HasPrefix(e.Host, "TurnNlb-") || !strings.HasSuffix(e.Host, ".elb."+name+".amazonaws.com") || e.Port != 3478 || e.Service != AmazonConnect {
+				t.Errorf("%s: bad TURN endpoint %+v", name, e)
+			}
+		}
+	}
+}
+
+func TestUnconfirmedNamesAreMarkedAndLast(t *testing.T) {
+	r, _ := Lookup("us-east-1")
+	confirmed := 0
+	for i, e := range r.TURN {
+		if !e.Unconfirmed {
+			confirmed++
+			if i != confirmed-1 {
+				t.Fatalf("confirmed name after an unconfirmed one: %+v", r.TURN)
+			}
+		}
+	}
+	if confirmed != 3 || len(r.TURN) != 5 {
+		t.Fatalf("us-east-1: %d confirmed of %d", confirmed, len(r.TURN))
+	}
+}
+
+func TestUnknownRegionListsValidOnes(t *testing.T) {
+	_, err := Lookup("us-east-3")
+	var ue *UnknownRegionError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "us-east-1") || !strings.Contains(err.Error(), "eu-west-2") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestHTTPSEndpoints(t *testing.T) {
+	eps, err := HTTPS("ca-central-1", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, e := range eps {
+		hosts = append(hosts, e.Host)
+		if e.Port != 443 {
+			t.Errorf("%s: port %d", e.Host, e.Port)
+		}
+	}
+	got := strings.Join(hosts, " ")
+	for _, want := range []string{"acme.my.connect.aws", "acme.awsapps.com", "participant.connect.ca-central-1.amazonaws.com", "rtc.connect-telecom.ca-central-1.amazonaws.com"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in %s", want, got)
+		}
+	}
+	if strings.Contains(got, "cloudfront") {
+		t.Errorf("ca-central-1 serves static content from my.connect.aws, not CloudFront: %s", got)
+	}
+	us, _ := HTTPS("us-east-1", "")
+	if us[0].Host != "dd401jc05x2yk.cloudfront.net" {
+		t.Errorf("no alias: first endpoint %s", us[0].Host)
+	}
+}
+
+func TestParseInstance(t *testing.T) {
+	ok := map[string]string{
+		"myalias": "myalias", "https://MyAlias.my.connect.aws/ccp-v2": "myalias",
+		"https://acme-1.awsapps.com/connect/ccp-v2#x": "acme-1", "acme.my.connect.aws": "acme", "": "",
+	}
+	for in, want := range ok {
+		if got, err := ParseInstance(in); err != nil || got != want {
+			t.Errorf("ParseInstance(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"bad alias", "-x", "https://", "a_b", strings.Repeat("a", 64)} {
+		if _, err := ParseInstance(bad); err == nil || !strings.Contains(err.Error(), "invalid --instance") {
+			t.Errorf("ParseInstance(%q) error = %v", bad, err)
+		}
+	}
+}
