@@ -279,3 +279,19 @@ func expectVerdict(t *testing.T, r Report, code int, verdict string) {
 		t.Errorf("exit code %d, want %d for verdict %s", code, wantCode, verdict)
 	}
 }
+
+func execOut(name string, args ...string) (string, error) {
+	b, err := exec.Command(name, args...).CombinedOutput()
+	return string(b), err
+}
+
+// alive reports whether pid runs (not gone, not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}

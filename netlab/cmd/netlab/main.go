@@ -33,6 +33,9 @@ const usage = `Usage: netlab COMMAND [flags]
   bridge -a IF -b IF [-conf F] [-ab SPEC] [-ba SPEC]   impairment bridge (inside wan)
   echo   -listen ADDR                   UDP echo server
   ping   -to ADDR [-count N] [-interval D] [-size B]   paced UDP round trips, JSON stats
+  stun   -to ADDR [-also ADDR] [-size B]   STUN Binding(s) from one socket, JSON
+  dns    -server ADDR NAME                 an A query, JSON
+  tls    -addr ADDR -sni NAME -ca FILE     a verified TLS handshake, JSON
 `
 
 func main() {
@@ -42,6 +45,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"up": up, "fault": fault, "labd": labd, "bridge": runBridge, "echo": echo, "ping": ping,
+		"stun": stunCmd, "dns": dnsCmd, "tls": tlsCmd,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
@@ -72,6 +76,7 @@ func up(args []string) error {
 			return err
 		}
 		*dir = d
+		defer os.RemoveAll(d)
 	}
 	self, err := os.Executable()
 	if err != nil {
