@@ -2,7 +2,7 @@
 
 // Package netlab builds the project's network lab: three network
 // namespaces, agent ↔ wan ↔ cloud, joined by veth pairs with addresses only
-// inside them (10.99.0.0/16). The cloud runs coturn (two TURN servers, UDP
+// inside them (10.99.1.0/24 and 203.0.113.0/24). The cloud runs coturn (two TURN servers, UDP
 // 3478 with a long-term credential and TURN over TLS on 5349), and the lab
 // daemon (labd: a DNS server and HTTPS endpoints with a CA made for the
 // lab). The wan either routes (and can NAT) or, with Bridged, joins agent
@@ -31,17 +31,22 @@ import (
 )
 
 // Addresses inside the lab. Every lab uses the same ones: each lab's
-// namespaces are separate, so two labs never see each other.
+// namespaces are separate, so two labs never see each other. The agent's
+// LAN is private (10.99.1.0/24, as behind an office NAT); the cloud uses
+// TEST-NET-3 (203.0.113.0/24, RFC 5737: documentation only, routed
+// nowhere), so the cloud's names resolve to public-looking addresses as
+// AWS's do — a private answer for an AWS name is itself a finding of
+// dns.resolve (split-horizon DNS or a hijack).
 const (
-	AgentRouted  = "10.99.1.2"  // agent, routed mode (wan is 10.99.1.1)
-	WanAgentSide = "10.99.1.1"  // wan's address towards the agent
-	WanCloudSide = "10.99.2.1"  // wan's address towards the cloud
-	AgentBridged = "10.99.2.2"  // agent, bridged mode (same subnet as cloud)
-	TURN1        = "10.99.2.10" // coturn #1
-	TURN2        = "10.99.2.11" // coturn #2 (a second address: nat.mapping)
-	Web          = "10.99.2.20" // HTTPS endpoints (labd)
-	Hijacked     = "10.99.2.22" // HTTPS too, but outside the lab's published ranges
-	DNS          = "10.99.2.53" // labd's DNS server
+	AgentRouted  = "10.99.1.2"    // agent, routed mode (wan is 10.99.1.1)
+	WanAgentSide = "10.99.1.1"    // wan's address towards the agent
+	WanCloudSide = "203.0.113.1"  // wan's address towards the cloud (the NAT's public address)
+	AgentBridged = "203.0.113.2"  // agent, bridged mode (same subnet as cloud)
+	TURN1        = "203.0.113.10" // coturn #1
+	TURN2        = "203.0.113.11" // coturn #2 (a second address: nat.mapping)
+	Web          = "203.0.113.20" // HTTPS endpoints (labd)
+	Hijacked     = "203.0.113.22" // HTTPS too, but outside the lab's published ranges
+	DNS          = "203.0.113.53" // labd's DNS server
 )
 
 // Interface names (each lives only inside its namespace, so they are fixed).

@@ -29,7 +29,7 @@ var shortRun = []string{"--duration", "2s"}
 // the lab's ranges file: the TURN addresses are its AMAZON_CONNECT ranges).
 const (
 	remedyTURN1 = `allow outbound UDP 3478 to turn1\.lab\.test`
-	remedyRange = `10\.99\.2\.10/32`
+	remedyRange = `203\.0\.113\.10/32`
 	remedyWeb   = `allow outbound TCP 443 to connect\.lab\.test`
 )
 
