@@ -65,9 +65,11 @@ func ping(t *testing.T, l *netlab.Lab, count int, interval time.Duration, size i
 // datagrams as Opus at 20 ms): what the lab injects is what a probe sees.
 // Tolerances are the media issue's: RTT within 1 ms + 2%, jitter within
 // 2 ms, loss within 0.5 percentage points over at least 1500 packets.
+//
+// Not parallel: it runs on its own before the parallel scenarios (see
+// TestScenarioImpairedQuality).
 func TestBridgeAccuracy(t *testing.T) {
 	needLab(t)
-	t.Parallel()
 	cases := []struct {
 		name, ab, ba string
 		count        int

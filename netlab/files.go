@@ -49,6 +49,12 @@ type LabdState struct {
 	DNSDown bool `json:"dns_down,omitempty"`
 }
 
+// Env is the environment the check runs with inside the lab: the lab CA is
+// this computer's system trust store (SSL_CERT_FILE), as a public CA is on
+// a real one. (ca_files in lab.yaml trusts it too; a chain trusted only
+// through ca_files is reported by tls.handshake as TLS inspection.)
+func (l *Lab) Env() []string { return []string{"SSL_CERT_FILE=" + l.File(FileCA)} }
+
 func (l *Lab) turnPassword() string {
 	b, _ := os.ReadFile(l.File("turn.secret"))
 	return strings.TrimSpace(string(b))

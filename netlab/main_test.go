@@ -166,13 +166,25 @@ const checkBudget = 90 * time.Second
 // does, from the lab's directory, and returns its report and exit code.
 func runCheck(t *testing.T, l *netlab.Lab, extra ...string) (Report, int) {
 	t.Helper()
+	return runCheckAs(t, l, false, extra...)
+}
+
+// runCheckAs is runCheck; timing runs the binary ahead of ordinary load
+// (netlab.RealTime), for the measurement scenario on a shared machine.
+func runCheckAs(t *testing.T, l *netlab.Lab, timing bool, extra ...string) (Report, int) {
+	t.Helper()
 	bin := build(t, "cmd/ccp-preflight")
 	args := append([]string{"check", "--config", netlab.FileConfig, "--ranges", netlab.FileRanges,
 		"--format", "json", "--no-progress", "--ice-servers", netlab.FileCreds}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), checkBudget)
 	defer cancel()
-	cmd := netlab.InNS(ctx, l.Agent(), bin, args...)
+	name := bin
+	if timing {
+		name, args = netlab.RealTime(bin, args...)
+	}
+	cmd := netlab.InNS(ctx, l.Agent(), name, args...)
 	cmd.Dir = l.Dir
+	cmd.Env = append(os.Environ(), l.Env()...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -56,7 +56,7 @@ const (
 	IfWanCloud  = "veth-wc"    // in wan, towards cloud
 	IfCloud     = "veth-cloud" // in cloud, towards wan
 	Realm       = "lab.test"
-	TURNUser    = "lab"
+	TURNUser    = "ccplab-user" // not a substring of any name: reports redact it
 	TURNPort    = 3478
 	TURNTLSPort = 5349
 )

@@ -237,9 +237,13 @@ const qualityDuration = "30s"
 // within 2 ms, loss within 0.5 pp, and grade per profile: 2% loss is above
 // both profiles' 1% warning and under their 3% failure, each citing its own
 // source.
+//
+// It is not parallel: Go runs it, like TestBridgeAccuracy, on its own
+// before the parallel scenarios, so the other labs' load does not blur the
+// timing; the check runs ahead of ordinary load (netlab.RealTime), like the
+// bridge.
 func TestScenarioImpairedQuality(t *testing.T) {
 	needLab(t)
-	t.Parallel()
 	l := startLab(t, netlab.Options{Name: "nlq", Bridged: true, AB: "delay=80ms,jitter=10ms,every=50"})
 	type run struct {
 		profile, source string
@@ -253,7 +257,7 @@ func TestScenarioImpairedQuality(t *testing.T) {
 		for _, ru := range runs {
 			t.Run(ru.profile, func(t *testing.T) {
 				t.Parallel()
-				ru.r, ru.code = runCheck(t, l, "--duration", qualityDuration, "--profile", ru.profile, "--skip", "media.relay,capacity")
+				ru.r, ru.code = runCheckAs(t, l, true, "--duration", qualityDuration, "--profile", ru.profile, "--skip", "media.relay,capacity")
 			})
 		}
 	})

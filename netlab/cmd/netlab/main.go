@@ -111,11 +111,12 @@ func printHelp(l *netlab.Lab, bin, self string) {
   namespaces: %s (agent %s) ↔ %s ↔ %s (TURN %s and %s, HTTPS %s, DNS %s)
 
 Run the check inside the agent namespace:
-  cd %s && ip netns exec %s %s check --config %s --ranges %s --no-progress
+  cd %s && SSL_CERT_FILE=%s ip netns exec %s %s check --config %s --ranges %s --no-progress
+  (SSL_CERT_FILE makes the lab CA this computer's system trust store, as a public CA is)
 
 Switch a fault on and off (in another terminal):
 `, l.Name, mode, l.Dir, l.Agent(), l.AgentAddr(), l.Wan(), l.Cloud(),
-		netlab.TURN1, netlab.TURN2, netlab.Web, netlab.DNS, l.Dir, l.Agent(), bin, netlab.FileConfig, netlab.FileRanges)
+		netlab.TURN1, netlab.TURN2, netlab.Web, netlab.DNS, l.Dir, netlab.FileCA, l.Agent(), bin, netlab.FileConfig, netlab.FileRanges)
 	for _, n := range netlab.FaultNames() {
 		f := netlab.Faults[n]
 		if (f.Routed && l.Bridged) || (n == "impair" && !l.Bridged) {
