@@ -212,8 +212,18 @@ func TestScenarioSymmetricNAT(t *testing.T) {
 	}
 	// Relay-only media still works through it: STUN and TURN pass.
 	expect(t, r, want{id: "stun.binding", target: "turn1", status: "pass"})
+	// Relay-only media works through any NAT, so nothing may fail here. A
+	// turn.allocate that checks the relay by sending to its own peer
+	// socket's STUN-mapped address is a false alarm behind this NAT: the
+	// NAT maps (and filters) per destination, so the relay must answer the
+	// address it saw the peer's data come from.
+	for _, c := range r.Checks {
+		if c.Status == "fail" {
+			t.Errorf("behind a symmetric NAT (exit %d), where relay-only media works, this check fails: %v", code, c)
+		}
+	}
 	if r.Verdict == "fail" {
-		t.Errorf("verdict fail behind a symmetric NAT (exit %d): relay-only media works through it", code)
+		t.Errorf("verdict fail behind a symmetric NAT (exit %d)", code)
 	}
 }
 
