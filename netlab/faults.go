@@ -112,7 +112,7 @@ func init() {
 				}
 				return l.waitListen(ctx, "turn1", "-lun", TURN1+":3478")
 			}},
-		{Name: "impair", Desc: "bridged lab only: the bridge's impairment, e.g. on impair 'ab delay=80ms,jitter=10ms,every=50'",
+		{Name: "impair", Desc: "bridged lab only: the bridge's impairment, e.g. on impair 'ab delay=80ms,jitter=10ms,every=50; ba delay=5ms'",
 			on: func(_ context.Context, l *Lab, arg string) error {
 				if !l.Bridged {
 					return fmt.Errorf("netlab: impair needs the bridged lab (make lab LAB_MODE=bridged)")
@@ -167,14 +167,15 @@ func (l *Lab) Off(ctx context.Context, name string) error {
 	return l.save()
 }
 
-// SetImpairment rewrites the bridge's conf ("ab SPEC" and "ba SPEC" lines;
+// SetImpairment rewrites the bridge's conf ("ab SPEC" and "ba SPEC" lines
+// or ;-separated parts;
 // a line that is missing keeps that direction) and makes it reload.
 func (l *Lab) SetImpairment(conf string) error {
 	cur, err := lines(l.File("bridge.conf"))
 	if err != nil {
 		return err
 	}
-	for _, ln := range strings.Split(conf, "\n") {
+	for _, ln := range strings.FieldsFunc(conf, func(r rune) bool { return r == '\n' || r == ';' }) {
 		k, v, _ := strings.Cut(strings.TrimSpace(ln), " ")
 		if k == "" {
 			continue

@@ -124,7 +124,7 @@ Switch a fault on and off (in another terminal):
 		}
 		arg := ""
 		if n == "impair" {
-			arg = ` 'ab delay=80ms,jitter=10ms,every=50'`
+			arg = ` 'ab delay=80ms,jitter=10ms,every=50; ba delay=5ms'`
 		}
 		fmt.Printf("  %-14s %s\n      %s fault -dir %s on %s%s    # off: … off %s\n", n, f.Desc, self, l.Dir, n, arg, n)
 	}
