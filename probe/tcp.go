@@ -2,15 +2,56 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
 )
 
-// STUB: replaced by the real probe.
+// tcpBudget bounds tcp.connect for one endpoint: the name's lookup, then
+// the TCP connection, plus a margin to report. Through a proxy the name is
+// the proxy's (usually a literal or cached) and the time goes to the
+// connection to the proxy and its CONNECT answer.
+const tcpBudget = resolveTimeout + connectTimeout + 200*time.Millisecond
+
+// tcpConnect proves TCP 443 opens to each HTTPS endpoint, through the proxy
+// that applies. Refused (a reset: something rejects), timeout (a silent
+// drop), unreachable (no route) and permission (a local firewall) are told
+// apart because the remedy differs.
 var tcpConnect = Probe{
 	ID:      "tcp.connect",
-	Budget:  fixed(time.Second),
+	Budget:  capped(tcpBudget),
 	Targets: httpsTargets,
-	Run: func(ctx context.Context, env *Env, t Target) Result {
-		return Result{Status: Skip, Reason: "not implemented yet"}
-	},
+	Run:     runTCP,
 }
+
+func runTCP(ctx context.Context, env *Env, t Target) Result {
+	d, derr := dialEndpoint(ctx, env, t.Endpoint)
+	if derr != nil {
+		return derr.result()
+	}
+	defer d.Conn.Close()
+	r := Result{Status: Pass, Address: d.Addr}
+	r.SetMetric("connect_ms", ms(d.ConnectDur))
+	if d.Proxy.URL != nil {
+		r.SetMetric("proxy_connect_ms", ms(d.TunnelDur))
+		r.SetDetail("proxy", d.Proxy.String())
+		r.Reason = fmt.Sprintf("TCP %d opened through the proxy %s", t.Endpoint.Port, d.Proxy)
+	} else {
+		r.Reason = fmt.Sprintf("TCP %d opened to %s", t.Endpoint.Port, d.Addr)
+	}
+	return r
+}
+
+// capped returns a budget of d, never more than the run's --timeout.
+func capped(d time.Duration) func(*config.Config) time.Duration {
+	return func(c *config.Config) time.Duration {
+		if c != nil && c.Timeout > 0 && c.Timeout < d {
+			return c.Timeout
+		}
+		return d
+	}
+}
+
+// ms is d in milliseconds with microsecond precision.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -2,15 +2,71 @@ package probe
 
 import (
 	"context"
-	"time"
+	"fmt"
+
+	"github.com/pion/stun/v4"
 )
 
-// STUB: replaced by the real probe.
+// turnAuthChallenge sends each TURN server an Allocate without
+// credentials. A TURN server answers 401 Unauthorized with REALM and NONCE:
+// that proves the TURN service itself (not only STUN) and two-way UDP,
+// without needing credentials.
 var turnAuthChallenge = Probe{
 	ID:      "turn.auth-challenge",
-	Budget:  fixed(time.Second),
+	Budget:  udpBudget,
 	Targets: turnTargets,
-	Run: func(ctx context.Context, env *Env, t Target) Result {
-		return Result{Status: Skip, Reason: "not implemented yet"}
-	},
+	Run:     runTURNAuthChallenge,
+}
+
+// requestedTransportUDP is REQUESTED-TRANSPORT (RFC 8656 §18.7): protocol
+// 17 (UDP) then 3 reserved bytes.
+var requestedTransportUDP = stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
+
+func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
+	addr, r, ok := resolveUDP(ctx, env, t)
+	if !ok {
+		return r
+	}
+	conn, err := DialUDP(ctx, addr)
+	if err != nil {
+		return udpFailure(env.Cfg, t.Endpoint, r, "socket", Classify(err), err)
+	}
+	defer conn.Close()
+	x, err := Transact(ctx, conn, nil, Schedule{},
+		stun.NewType(stun.MethodAllocate, stun.ClassRequest), requestedTransportUDP, stun.Fingerprint)
+	if err != nil {
+		return udpInternal(r, err)
+	}
+	r.SetMetric("sent", float64(x.Sent))
+	if !x.OK() {
+		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
+	}
+	r.SetMetric("rtt_ms", udpMillis(x.RTT))
+	what := t.Endpoint.Addr()
+	code, phrase := x.ErrorCode()
+	switch {
+	case code == 0:
+		// Allocated without credentials: an open relay, not Connect's TURN.
+		r.Status, r.Phase = Warn, "auth"
+		r.Reason = fmt.Sprintf("%s allocated a relay without asking for credentials: an open TURN relay, not the Connect TURN service", what)
+		r.Remedy = remedyNotTURN(t.Endpoint)
+		return r
+	case code != int(stun.CodeUnauthorized):
+		r.Status, r.Phase = Fail, "auth"
+		r.Reason = fmt.Sprintf("%s answered the unauthenticated Allocate with error %d %s instead of 401 Unauthorized: two-way UDP works, but this does not behave like the Connect TURN service", what, code, phrase)
+		r.Remedy = remedyNotTURN(t.Endpoint)
+		return r
+	}
+	var realm stun.Realm
+	var nonce stun.Nonce
+	errR, errN := realm.GetFrom(x.Response), nonce.GetFrom(x.Response)
+	if errR != nil || errN != nil {
+		r.Status, r.Phase = Fail, "auth"
+		r.Reason = fmt.Sprintf("%s answered 401 without REALM and NONCE: two-way UDP works, but no standard TURN long-term authentication is offered", what)
+		r.Remedy = remedyNotTURN(t.Endpoint)
+		return r
+	}
+	r.Status = Pass
+	r.SetDetail("realm", realm.String())
+	return r
 }

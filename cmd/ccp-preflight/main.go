@@ -102,9 +102,14 @@ func newFlagSet(name, help string, stdout, stderr io.Writer) *flag.FlagSet {
 // parseFlags parses args; it returns (exit code, true) when the caller
 // must stop: 0 after --help, 2 after a bad flag (one line on stderr).
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	// flag calls Usage on every parse error too; print help only when
+	// asked, so a bad flag stays one line on stderr.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		usage()
 		return exitOK, true
 	}
 	if err != nil {

@@ -1,0 +1,59 @@
+package probe
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+)
+
+// TestBudgetsFit proves every probe's budget fits inside the run's deadline
+// for the default config, and that each connectivity probe's inner time
+// limits add up to no more than its own budget.
+func TestBudgetsFit(t *testing.T) {
+	cfg, err := config.Build(nil, config.Overrides{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := Registry()
+	deadline := Deadline(cfg, probes)
+	for _, p := range probes {
+		if b := p.Budget(cfg); b <= 0 || b+runGrace > deadline {
+			t.Errorf("%s: budget %v does not fit the run deadline %v (grace %v)", p.ID, b, deadline, runGrace)
+		}
+	}
+	mine := map[string]time.Duration{
+		"dns.resolve":       resolveTimeout,
+		"ranges.membership": resolveTimeout,
+		"tcp.connect":       resolveTimeout + connectTimeout,
+		"tls.handshake":     resolveTimeout + connectTimeout + handshakeTimeout,
+		"env.proxy":         0,
+	}
+	for _, p := range probes {
+		inner, ok := mine[p.ID]
+		if !ok {
+			continue
+		}
+		b := p.Budget(cfg)
+		if inner > b {
+			t.Errorf("%s: inner limits %v exceed its budget %v", p.ID, inner, b)
+		}
+		if b > config.DefaultTimeout {
+			t.Errorf("%s: budget %v exceeds the default --timeout %v", p.ID, b, config.DefaultTimeout)
+		}
+	}
+	// Through a proxy: proxy connect + CONNECT answer fit tcp.connect too.
+	if connectTimeout+proxyConnectTimeout > tcpBudget {
+		t.Errorf("proxy path %v exceeds tcp budget %v", connectTimeout+proxyConnectTimeout, tcpBudget)
+	}
+	if resolveTimeout < dnsAttemptTimeout*dnsAttempts {
+		t.Errorf("resolveTimeout %v leaves no room for %d attempts of %v", resolveTimeout, dnsAttempts, dnsAttemptTimeout)
+	}
+	// A shorter --timeout caps my budgets.
+	cfg.Timeout = time.Second
+	for _, p := range probes {
+		if _, ok := mine[p.ID]; ok && p.Budget(cfg) > time.Second {
+			t.Errorf("%s: budget %v ignores --timeout 1s", p.ID, p.Budget(cfg))
+		}
+	}
+}

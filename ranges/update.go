@@ -1,0 +1,171 @@
+package ranges
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// UpdateOptions configure Update. Zero values mean the defaults.
+type UpdateOptions struct {
+	URL      string       // default DefaultURL
+	CacheDir string       // default CacheDir()
+	Client   *http.Client // default http.DefaultClient (proxy from the environment)
+}
+
+// UpdateResult says what Update did.
+type UpdateResult struct {
+	// Path is the cached file.
+	Path string
+	// Set is the data now cached (nil when NotModified and the cache
+	// could not be read back, which does not happen in practice).
+	Set *Set
+	// Previous is the createDate cached before (zero if there was none).
+	Previous time.Time
+	// NotModified: the server answered 304 to the conditional request.
+	NotModified bool
+	// Unchanged: the server sent the file the cache already holds.
+	Unchanged bool
+}
+
+// meta is what the cache remembers of the last download, for conditional
+// requests (ip-ranges.json.meta, next to the file).
+type meta struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	Fetched      string `json:"fetched"`
+}
+
+// Update downloads the file with a conditional request (If-None-Match /
+// If-Modified-Since from the last download), validates it completely,
+// refuses one older than the cached copy, and replaces the cache
+// atomically (temp file + rename). On any failure the cache is left as it
+// was. Bad content is an *InputError; network and HTTP failures are plain
+// errors.
+func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	if o.Client == nil {
+		o.Client = http.DefaultClient
+	}
+	if o.CacheDir == "" {
+		d, err := CacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no cache directory (%v): give --cache-dir", err)
+		}
+		o.CacheDir = d
+	}
+	path := filepath.Join(o.CacheDir, CacheFile)
+	res := &UpdateResult{Path: path}
+
+	var cached *Set
+	if b, err := os.ReadFile(path); err == nil {
+		if s, err := LoadBytes(b, path); err == nil {
+			cached = s
+			res.Previous = s.CreateDate
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read the cache: %v", err)
+	}
+	var m meta
+	if cached != nil {
+		if b, err := os.ReadFile(path + ".meta"); err == nil && json.Unmarshal(b, &m) != nil {
+			m = meta{}
+		}
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
+	if err != nil {
+		return nil, &InputError{Source: "--url", Offset: -1, Msg: err.Error()}
+	}
+	if cached != nil && m.URL == o.URL {
+		if m.ETag != "" {
+			req.Header.Set("If-None-Match", m.ETag)
+		}
+		if m.LastModified != "" {
+			req.Header.Set("If-Modified-Since", m.LastModified)
+		}
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && cached != nil {
+		res.NotModified, res.Set = true, cached
+		return res, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download %s: HTTP %s (the cache is unchanged)", o.URL, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+	}
+	s, err := LoadBytes(body, o.URL)
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			ie.Msg += " (the cache is unchanged)"
+		}
+		return nil, err
+	}
+	if cached != nil && s.CreateDate.Before(cached.CreateDate) {
+		return nil, &InputError{Source: o.URL, Offset: -1, Msg: fmt.Sprintf(
+			"refusing createDate %s: older than the cached %s (the cache is unchanged)",
+			s.CreateDate.Format(CreateDateLayout), cached.CreateDate.Format(CreateDateLayout))}
+	}
+	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create the cache directory: %v", err)
+	}
+	res.Unchanged = cached != nil && s.CreateDate.Equal(cached.CreateDate) && s.SyncToken == cached.SyncToken
+	if !res.Unchanged {
+		if err := writeAtomic(path, body); err != nil {
+			return nil, fmt.Errorf("write the cache: %v (the cache is unchanged)", err)
+		}
+	}
+	s.Source = path
+	res.Set = s
+	nm := meta{URL: o.URL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := json.MarshalIndent(nm, "", "  "); err == nil {
+		// The metadata only saves a download next time: failing to write it
+		// is not an error.
+		_ = writeAtomic(path+".meta", append(b, '\n'))
+	}
+	return res, nil
+}
+
+// writeAtomic writes b to path via a synced temp file in the same
+// directory and a rename, so readers see the old or the new file, never
+// a partial one.
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
