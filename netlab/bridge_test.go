@@ -122,10 +122,17 @@ func TestBridgeAccuracy(t *testing.T) {
 		t.Logf("accuracy through the bridge (injected→measured):\n| case | impairment ab / ba | RTT ms | jitter ms | loss | packets |\n|---|---|---|---|---|---|\n%s",
 			strings.Join(accuracyRows, "\n"))
 	})
+	// Creating and deleting namespaces can stall the kernel's packet path:
+	// every lab is up before any case measures, and all are torn down after
+	// the last case ends.
+	labs := make([]*netlab.Lab, len(cases))
+	for i, tc := range cases {
+		labs[i] = startLab(t, netlab.Options{Name: fmt.Sprintf("nlacc%d", i), Bridged: true, NoServices: true, AB: tc.ab, BA: tc.ba})
+	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := startLab(t, netlab.Options{Name: fmt.Sprintf("nlacc%d", i), Bridged: true, NoServices: true, AB: tc.ab, BA: tc.ba})
+			l := labs[i]
 			st := ping(t, l, tc.count, tc.interval, tc.size)
 			t.Logf("injected ab %q ba %q: measured %+v", tc.ab, tc.ba, st)
 			if tc.rttMS >= 0 {

@@ -124,7 +124,7 @@ func startLab(t *testing.T, o netlab.Options) *netlab.Lab {
 					if len(tail) > 1500 {
 						tail = tail[len(tail)-1500:]
 					}
-					t.Logf("%s:\n%s", f, tail)
+					t.Logf("%s %s:\n%s", o.Name, f, tail)
 				}
 			}
 		}

@@ -81,6 +81,11 @@ func openPort(name string) (port, error) {
 		unix.Close(fd)
 		return port{}, fmt.Errorf("bridge: %s on %s: %w", what, name, err)
 	}
+	// Arrival times from the kernel: a frame's delay counts from when it
+	// reached the wan, not from when this process got to read it.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return fail("SO_TIMESTAMPNS", err)
+	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		return fail("PACKET_VNET_HDR", err)
 	}
@@ -141,9 +146,10 @@ func (br *Bridge) Run(ctx context.Context) error {
 }
 
 func recvLoop(p port, d *direction) error {
+	oob := make([]byte, 64)
 	for {
 		buf := make([]byte, maxFrame)
-		n, _, err := unix.Recvfrom(p.fd, buf, 0)
+		n, oobn, _, _, err := unix.Recvmsg(p.fd, buf, oob, 0)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
 				continue
@@ -156,8 +162,31 @@ func recvLoop(p port, d *direction) error {
 		if n <= vnetHdrLen+14 {
 			continue
 		}
-		d.offer(buf[:n], time.Now())
+		d.offer(buf[:n], arrival(oob[:oobn]))
 	}
+}
+
+// arrival is the kernel's receive time in a SCM_TIMESTAMPNS message, or now.
+func arrival(oob []byte) time.Time {
+	now := time.Now()
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return now
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			t := time.Unix(sec, nsec)
+			// Keep the monotonic reading of now for the timers: move now
+			// back by how long ago the frame arrived.
+			if ago := now.Sub(t); ago >= 0 && ago < time.Second {
+				return now.Add(-ago)
+			}
+			return now
+		}
+	}
+	return now
 }
 
 // direction is one way through the bridge: a time-ordered queue of held
@@ -295,6 +324,8 @@ func (d *direction) offer(b []byte, now time.Time) {
 const timerSlack = 2 * time.Millisecond
 
 // send releases frames when due, completing partial checksums first.
+// It runs on an OS thread of its own, so the final nanosleep is this
+// thread's alone.
 func (d *direction) send(ctx context.Context) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -17,11 +17,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/ccp-preflight/ccp-preflight/netlab"
 	"github.com/ccp-preflight/ccp-preflight/netlab/bridge"
+	"golang.org/x/sys/unix"
 )
 
 const usage = `Usage: netlab COMMAND [flags]
@@ -293,12 +296,21 @@ func ping(args []string) error {
 	if *size < 16 || *count < 1 {
 		return fmt.Errorf("-size must be ≥ 16 and -count ≥ 1")
 	}
-	c, err := net.Dial("udp4", *to)
+	ua, err := net.ResolveUDPAddr("udp4", *to)
+	if err != nil {
+		return err
+	}
+	c, err := net.DialUDP("udp4", nil, ua)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	sent := make([]time.Time, *count)
+	// Receive times from the kernel (SO_TIMESTAMPNS): this process's own
+	// scheduling delay is not part of the path's.
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) })
+	}
+	sent := make([]atomic.Int64, *count) // send times, Unix ns
 	rtt := make([]float64, *count)
 	for i := range rtt {
 		rtt[i] = -1
@@ -308,13 +320,22 @@ func ping(args []string) error {
 	go func() {
 		defer close(recvDone)
 		buf := make([]byte, 65536)
+		oob := make([]byte, 128)
 		last := -1
 		for {
-			n, err := c.Read(buf)
+			n, oobn, _, _, err := c.ReadMsgUDP(buf, oob)
 			if err != nil {
 				return
 			}
 			now := time.Now()
+			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range msgs {
+					if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS && len(m.Data) >= 16 {
+						ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+						now = time.Unix(ts.Sec, ts.Nsec)
+					}
+				}
+			}
 			if n < 8 {
 				continue
 			}
@@ -322,7 +343,7 @@ func ping(args []string) error {
 			if i < 0 || i >= len(rtt) || rtt[i] >= 0 {
 				continue
 			}
-			rtt[i] = float64(now.Sub(sent[i])) / float64(time.Millisecond)
+			rtt[i] = float64(now.UnixNano()-sent[i].Load()) / float64(time.Millisecond)
 			if i < last {
 				reordered++
 			} else {
@@ -330,14 +351,23 @@ func ping(args []string) error {
 			}
 		}
 	}()
-	payload := make([]byte, *size)
-	start := time.Now()
-	for i := 0; i < *count; i++ {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * *interval)))
-		payload[0], payload[1], payload[2], payload[3] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
-		sent[i] = time.Now()
-		c.Write(payload)
-	}
+	// Send each datagram at its time (nanosleep for precision).
+	sendDone := make(chan struct{})
+	go func() {
+		defer close(sendDone)
+		payload := make([]byte, *size)
+		start := time.Now()
+		for i := 0; i < *count; i++ {
+			if d := time.Until(start.Add(time.Duration(i) * *interval)); d > 0 {
+				ts := unix.NsecToTimespec(int64(d))
+				unix.Nanosleep(&ts, nil)
+			}
+			payload[0], payload[1], payload[2], payload[3] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+			sent[i].Store(time.Now().UnixNano())
+			c.Write(payload)
+		}
+	}()
+	<-sendDone
 	time.Sleep(*wait)
 	c.Close()
 	<-recvDone
