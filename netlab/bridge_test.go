@@ -37,7 +37,7 @@ func ping(t *testing.T, l *netlab.Lab, count int, interval time.Duration, size i
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(count)*interval+30*time.Second)
 	defer cancel()
 	addr := netlab.TURN1 + ":9000"
-	name, args := netlab.RealTime(helper, "echo", "-listen", addr)
+	name, args := netlab.AheadOfLoad(helper, "echo", "-listen", addr)
 	echo := netlab.InNS(ctx, l.Cloud(), name, args...)
 	if err := echo.Start(); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func ping(t *testing.T, l *netlab.Lab, count int, interval time.Duration, size i
 	// Wait for the last replies: 1 s, or the time a rate limit needs to
 	// drain what was offered.
 	wait := time.Second + time.Duration(count)*time.Duration(size+42)*8*time.Second/1_000_000
-	name, args = netlab.RealTime(helper, "ping", "-to", addr, "-count", fmt.Sprint(count),
+	name, args = netlab.AheadOfLoad(helper, "ping", "-to", addr, "-count", fmt.Sprint(count),
 		"-interval", interval.String(), "-size", fmt.Sprint(size), "-wait", wait.String())
 	out, err := netlab.InNS(ctx, l.Agent(), name, args...).Output()
 	if err != nil {

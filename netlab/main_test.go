@@ -170,7 +170,7 @@ func runCheck(t *testing.T, l *netlab.Lab, extra ...string) (Report, int) {
 }
 
 // runCheckAs is runCheck; timing runs the binary ahead of ordinary load
-// (netlab.RealTime), for the measurement scenario on a shared machine.
+// (netlab.AheadOfLoad), for the measurement scenario on a shared machine.
 func runCheckAs(t *testing.T, l *netlab.Lab, timing bool, extra ...string) (Report, int) {
 	t.Helper()
 	bin := build(t, "cmd/ccp-preflight")
@@ -180,7 +180,7 @@ func runCheckAs(t *testing.T, l *netlab.Lab, timing bool, extra ...string) (Repo
 	defer cancel()
 	name := bin
 	if timing {
-		name, args = netlab.RealTime(bin, args...)
+		name, args = netlab.AheadOfLoad(bin, args...)
 	}
 	cmd := netlab.InNS(ctx, l.Agent(), name, args...)
 	cmd.Dir = l.Dir

@@ -385,7 +385,7 @@ func (l *Lab) startBridge(ctx context.Context, ab, ba string) error {
 	if err := os.WriteFile(l.File("bridge.conf"), []byte("ab "+orNone(ab)+"\nba "+orNone(ba)+"\n"), 0o644); err != nil {
 		return err
 	}
-	name, args := RealTime(l.Helper, "bridge")
+	name, args := AheadOfLoad(l.Helper, "bridge")
 	if _, err := l.spawn("bridge", l.Wan(), name, append(args, "-a", IfWanAgent, "-b", IfWanCloud,
 		"-conf", l.File("bridge.conf"), "-ready", l.File("bridge.ready"))...); err != nil {
 		return err
@@ -400,9 +400,9 @@ func (l *Lab) startBridge(ctx context.Context, ab, ba string) error {
 // a busy lab process can never freeze the machine.
 const rtNice = "-15"
 
-// RealTime returns name and args prefixed with nice so the command is
+// AheadOfLoad returns name and args prefixed with nice so the command is
 // scheduled ahead of ordinary load, or unchanged when that is impossible.
-func RealTime(name string, args ...string) (string, []string) {
+func AheadOfLoad(name string, args ...string) (string, []string) {
 	nice, err := exec.LookPath("nice")
 	if err != nil || os.Geteuid() != 0 {
 		return name, args

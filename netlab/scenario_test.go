@@ -250,7 +250,7 @@ const qualityDuration = "30s"
 //
 // It is not parallel: Go runs it, like TestBridgeAccuracy, on its own
 // before the parallel scenarios, so the other labs' load does not blur the
-// timing; the check runs ahead of ordinary load (netlab.RealTime), like the
+// timing; the check runs ahead of ordinary load (netlab.AheadOfLoad), like the
 // bridge.
 func TestScenarioImpairedQuality(t *testing.T) {
 	needLab(t)
