@@ -76,13 +76,13 @@ func TestSecretsNeverPrint(t *testing.T) {
 
 func TestParseICEServersBadInput(t *testing.T) {
 	cases := map[string]string{
-		``:                                    "invalid JSON",
-		`[`:                                   "invalid JSON at byte 1",
-		`[]`:                                  "empty list",
-		`[{"urls":[]}]`:                       "entry 0 has no urls",
-		`[{"urls":["http://x"],"username":"u","credential":"c"}]`: "want turn: or turns:",
-		`[{"urls":["turn:h"],"username":"u"}]`:                    "needs username and credential",
-		`[{"urls":"turn:h","username":"u","credential":"c"}]`:     "must be",
+		``:              "invalid JSON",
+		`[`:             "invalid JSON at byte 1",
+		`[]`:            "empty list",
+		`[{"urls":[]}]`: "entry 0 has no urls",
+		`[{"urls":["http://x"],"username":"u","credential":"c"}]`:  "want turn: or turns:",
+		`[{"urls":["turn:h"],"username":"u"}]`:                     "needs username and credential",
+		`[{"urls":"turn:h","username":"u","credential":"c"}]`:      "must be",
 		`{"urls":["turn:h"],"username":"u","credential":"SECRETX"`: "invalid JSON",
 	}
 	for in, want := range cases {

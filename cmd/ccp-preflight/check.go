@@ -72,6 +72,25 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
 }
 
+// checkExplicit rejects flags given explicitly with a value that would
+// otherwise read as "not set" (--duration 0 must not mean the default).
+func (f *checkFlags) checkExplicit(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "duration", "timeout":
+			if d := fl.Value.(flag.Getter).Get().(time.Duration); d <= 0 && err == nil {
+				err = &config.InputError{Msg: fmt.Sprintf("--%s %v: must be positive", fl.Name, d)}
+			}
+		case "capacity":
+			if n := fl.Value.(flag.Getter).Get().(int); n <= 0 && err == nil {
+				err = &config.InputError{Msg: fmt.Sprintf("--capacity %d: must be between 1 and %d streams", n, config.MaxCapacity)}
+			}
+		}
+	})
+	return err
+}
+
 // build validates the flags and config into a Config with ranges loaded.
 func (f *checkFlags) build() (*config.Config, error) {
 	var file *config.File
@@ -99,6 +118,9 @@ func (f *checkFlags) build() (*config.Config, error) {
 	if f.lab && o.Region == "" && (file == nil || file.Region == "") {
 		o.Region = "us-east-1"
 	}
+	if f.lab && o.Instance == "" && (file == nil || file.Instance == "") {
+		o.Instance = "lab" // so the lab answers the instance domains too
+	}
 	cfg, err := config.Build(file, o)
 	if err != nil {
 		return nil, err
@@ -121,6 +143,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ccp-preflight check: unexpected argument %q (see --help)\n", fs.Arg(0))
 		return exitInput
+	}
+	if err := f.checkExplicit(fs); err != nil {
+		return fail(stderr, "check", err)
 	}
 	if !validFormat(f.format) {
 		fmt.Fprintf(stderr, "ccp-preflight check: unknown --format %q: want one of %s\n", f.format, strings.Join(report.Formats, ", "))

@@ -254,3 +254,21 @@ func BenchmarkCheckLab(b *testing.B) {
 		}
 	}
 }
+
+// TestExplicitZeroIsRejected: a zero given on the command line is an
+// input error, not a silent "use the default".
+func TestExplicitZeroIsRejected(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "--lab", "--duration", "0"},
+		{"check", "--lab", "--timeout", "0s"},
+		{"check", "--lab", "--capacity", "0"},
+	} {
+		var out, errb strings.Builder
+		if code := run(args, &out, &errb); code != exitInput {
+			t.Errorf("%v: exit %d, want %d", args, code, exitInput)
+		}
+		if msg := errb.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "--"+strings.TrimPrefix(args[2], "--")) {
+			t.Errorf("%v: stderr %q, want one line naming the flag", args, msg)
+		}
+	}
+}

@@ -1,0 +1,292 @@
+package probe
+
+import (
+	"context"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/catalog"
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/impair"
+	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/pion/turn/v5"
+)
+
+// startTURN runs pion/turn's server on loopback; it answers STUN Binding
+// requests as a TURN server in the field does.
+func startTURN(t testing.TB) *net.UDPAddr {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := turn.NewServer(turn.ServerConfig{
+		Realm: "example.org",
+		AuthHandler: func(*turn.RequestAttributes) (string, []byte, bool) {
+			return "", nil, false
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            pc,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return pc.LocalAddr().(*net.UDPAddr)
+}
+
+// relayTo puts an impairing relay in front of addr.
+func relayTo(t testing.TB, addr *net.UDPAddr, c impair.Config) *impair.Relay {
+	t.Helper()
+	r, err := impair.New(addr.String(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func testConfig(d time.Duration, addrs ...*net.UDPAddr) *config.Config {
+	th, _ := quality.Profile("connect")
+	c := &config.Config{Region: "us-east-1", Duration: d, Timeout: 2 * time.Second, Thresholds: th}
+	for _, a := range addrs {
+		c.TURN = append(c.TURN, catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect})
+	}
+	return c
+}
+
+func targetOf(a *net.UDPAddr) Target {
+	return Target{Name: a.String(), Endpoint: catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect}}
+}
+
+// runMedia runs media.quality through its budget, as the runner does.
+func runMedia(t *testing.T, cfg *config.Config, a *net.UDPAddr) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), mediaBudget(cfg))
+	defer cancel()
+	start := time.Now()
+	r := runMediaQuality(ctx, NewEnv(cfg), targetOf(a))
+	t.Logf("%s in %v: %s %s %v", a, time.Since(start).Round(time.Millisecond), r.Status, r.Reason, r.Metrics)
+	return r
+}
+
+// baselineRTT is the path's round trip without impairment (relay and
+// server), the offset every accuracy figure is corrected by.
+func baselineRTT(t *testing.T, srv *net.UDPAddr) float64 {
+	r := relayTo(t, srv, impair.Config{})
+	st := streamThrough(t, r.Addr(), 100, 5*time.Millisecond)
+	return st.RTTMinMS
+}
+
+// streamThrough runs one raw stream (any interval) and analyses it.
+func streamThrough(t *testing.T, dst *net.UDPAddr, n int, interval time.Duration) quality.Stats {
+	t.Helper()
+	s, err := newStream(dst, n, interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	runStreams(context.Background(), []*stream{s}, false)
+	return quality.Analyze(s.packets(), interval)
+}
+
+// TestMediaAccuracy: the truth is what was injected. RTT within 1 ms + 2 %
+// of the injected round trip, RFC 3550 jitter within 2 ms of the injected
+// jitter, loss within 0.5 percentage points of an exact 2 % over 1500
+// packets.
+//
+// "Injected" is what the relay actually applied to each datagram (its
+// Counts): on a loaded 2-core machine the relay itself sometimes wakes a
+// little late, and that lateness is real delay on the path, which the
+// probe must see. The configured figures are logged beside them, and the
+// relay's own schedule accuracy is impair's TestRelayAccuracy. Subtests
+// run one after the other so they do not load the CPU for each other.
+func TestMediaAccuracy(t *testing.T) {
+	srv := startTURN(t)
+	base := baselineRTT(t, srv)
+	t.Logf("baseline RTT (relay + pion/turn on loopback): %.3f ms", base)
+
+	rttCases := []struct {
+		name     string
+		up, down impair.Direction
+	}{
+		{"rtt 40ms", impair.Direction{Delay: 20 * time.Millisecond}, impair.Direction{Delay: 20 * time.Millisecond}},
+		{"rtt 150ms", impair.Direction{Delay: 100 * time.Millisecond}, impair.Direction{Delay: 50 * time.Millisecond}},
+	}
+	for _, k := range rttCases {
+		t.Run(k.name, func(t *testing.T) {
+			r := relayTo(t, srv, impair.Config{Up: k.up, Down: k.down})
+			res := runMedia(t, testConfig(3*time.Second), r.Addr())
+			injected := float64(k.up.Delay+k.down.Delay) / 1e6
+			up, down := r.Counts()
+			applied := float64(up.AppliedMean+down.AppliedMean) / 1e6
+			got := res.Metrics["rtt_ms"] - base
+			t.Logf("ACCURACY %s: configured %.1f ms, relay applied %.3f ms, measured %.3f ms (baseline-corrected), error %+.3f ms",
+				k.name, injected, applied, got, got-applied)
+			if tol := 1 + 0.02*applied; math.Abs(got-applied) > tol {
+				t.Errorf("measured RTT %.3f ms, injected %.3f ms: off by more than %.2f ms", got, applied, tol)
+			}
+			if res.Status == Fail {
+				t.Errorf("status %s (%s) on a clean %v path", res.Status, res.Reason, injected)
+			}
+		})
+	}
+
+	jitterCases := []struct {
+		name string
+		up   impair.Direction
+	}{
+		{"jitter uniform ±10ms", impair.Direction{Delay: 30 * time.Millisecond, Jitter: 10 * time.Millisecond}},
+		{"jitter normal σ8ms", impair.Direction{Delay: 40 * time.Millisecond, Jitter: 8 * time.Millisecond, Dist: impair.Normal}},
+	}
+	for _, k := range jitterCases {
+		t.Run(k.name, func(t *testing.T) {
+			r := relayTo(t, srv, impair.Config{Up: k.up, Seed: 7})
+			res := runMedia(t, testConfig(6*time.Second), r.Addr())
+			theory := float64(impair.ExpectedMeanAbsDiff(k.up)) / 1e6
+			up, _ := r.Counts()
+			want := float64(up.AppliedMeanAbsDiff) / 1e6
+			got := res.Metrics["jitter_ms"]
+			t.Logf("ACCURACY %s: configured distribution gives %.3f ms, relay applied %.3f ms, measured %.3f ms, error %+.3f ms",
+				k.name, theory, want, got, got-want)
+			if math.Abs(got-want) > 2 {
+				t.Errorf("measured jitter %.3f ms, injected %.3f ms: off by more than 2 ms", got, want)
+			}
+		})
+	}
+
+	t.Run("loss 2% deterministic", func(t *testing.T) {
+		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 50}})
+		// 1500 packets, sent every 2 ms to keep the test short: loss
+		// counting does not depend on the rate.
+		st := streamThrough(t, r.Addr(), 1500, 2*time.Millisecond)
+		t.Logf("ACCURACY loss: injected 2.00%%, measured %.2f%% over %d packets", 100*st.LossRatio, st.Sent)
+		if st.Sent != 1500 || math.Abs(st.LossRatio-0.02) > 0.005 {
+			t.Errorf("loss %.4f over %d packets, injected 0.02 over 1500", st.LossRatio, st.Sent)
+		}
+		if st.BurstR > 1 {
+			t.Errorf("burst ratio %.2f for evenly spread loss, want ≤ 1", st.BurstR)
+		}
+	})
+
+	t.Run("reorder and duplicates", func(t *testing.T) {
+		r := relayTo(t, srv, impair.Config{
+			Up:   impair.Direction{ReorderEvery: 20, ReorderDelay: 8 * time.Millisecond},
+			Down: impair.Direction{DuplicateEvery: 50},
+		})
+		st := streamThrough(t, r.Addr(), 500, 4*time.Millisecond)
+		t.Logf("ACCURACY reorder: injected 5.00%%, measured %.2f%%; duplicates: injected 2.00%%, measured %.2f%%",
+			100*st.ReorderRatio, 100*st.DuplicateRatio)
+		if math.Abs(st.ReorderRatio-0.05) > 0.005 || math.Abs(st.DuplicateRatio-0.02) > 0.005 {
+			t.Errorf("reorder %.4f (want 0.05), duplicates %.4f (want 0.02)", st.ReorderRatio, st.DuplicateRatio)
+		}
+	})
+}
+
+// TestMediaQualityGrades: a lossy path fails with the threshold and its
+// source named; a blocked path fails as a silent drop with the firewall
+// rule as remedy, early (not after the whole duration).
+func TestMediaQualityGrades(t *testing.T) {
+	srv := startTURN(t)
+	t.Run("lossy", func(t *testing.T) {
+		t.Parallel()
+		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 20}}) // 5 %
+		res := runMedia(t, testConfig(2*time.Second), r.Addr())
+		if res.Status != Fail || res.Phase != "quality" {
+			t.Fatalf("status %s phase %q, want fail in quality", res.Status, res.Phase)
+		}
+		for _, s := range []string{"packet loss over the run 5%", "fail threshold 3%", "Twilio"} {
+			if !strings.Contains(res.Reason, s) {
+				t.Errorf("reason %q lacks %q", res.Reason, s)
+			}
+		}
+		if !strings.Contains(res.Remedy, "DSCP EF") {
+			t.Errorf("remedy %q", res.Remedy)
+		}
+		if len(res.Series) != 2 || res.Series[0].Sent != 50 {
+			t.Errorf("series %+v, want 2 seconds of 50 packets", res.Series)
+		}
+	})
+	t.Run("slow", func(t *testing.T) {
+		t.Parallel()
+		r := relayTo(t, srv, impair.Config{Up: impair.Direction{Delay: 130 * time.Millisecond}, Down: impair.Direction{Delay: 130 * time.Millisecond}})
+		res := runMedia(t, testConfig(2*time.Second), r.Addr())
+		if res.Status != Warn || !strings.Contains(res.Reason, "mean round-trip time") || !strings.Contains(res.Reason, "AWS CCP connectivity tool") {
+			t.Fatalf("status %s reason %q, want warn naming RTT and its source", res.Status, res.Reason)
+		}
+	})
+	t.Run("blocked", func(t *testing.T) {
+		t.Parallel()
+		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 1}}) // drops all: a silent firewall
+		start := time.Now()
+		res := runMedia(t, testConfig(5*time.Second), r.Addr())
+		if res.Status != Fail || res.Phase != "read" || !strings.Contains(res.Reason, "silently drops") {
+			t.Fatalf("status %s phase %q reason %q", res.Status, res.Phase, res.Reason)
+		}
+		if !strings.Contains(res.Remedy, "allow outbound UDP") {
+			t.Errorf("remedy %q", res.Remedy)
+		}
+		if d := time.Since(start); d > mediaSilenceAbort+time.Second {
+			t.Errorf("blocked path took %v, want an early stop after %v", d, mediaSilenceAbort)
+		}
+	})
+	t.Run("unresolvable", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(time.Second)
+		tg := Target{Name: "nxdomain.invalid:3478", Endpoint: catalog.Endpoint{Host: "nxdomain.invalid", Port: 3478}}
+		res := runMediaQuality(context.Background(), NewEnv(cfg), tg)
+		if res.Status != Fail || res.Phase != "resolve" || !strings.Contains(res.Remedy, "nxdomain.invalid") {
+			t.Fatalf("%+v", res)
+		}
+	})
+}
+
+// TestMediaHealthyTiming: on a healthy path the probe takes the duration
+// plus little more (the check must end within duration + 1 s).
+func TestMediaHealthyTiming(t *testing.T) {
+	srv := startTURN(t)
+	start := time.Now()
+	res := runMedia(t, testConfig(2*time.Second), srv)
+	d := time.Since(start)
+	if res.Status != Pass || res.Metrics["sent_packets"] != 100 || res.Metrics["received_packets"] != 100 {
+		t.Fatalf("status %s metrics %v", res.Status, res.Metrics)
+	}
+	if d > 2*time.Second+300*time.Millisecond {
+		t.Errorf("took %v for a 2 s stream", d)
+	}
+	if res.Details["mapped_address"] == "" || res.Metrics["mos"] < 4.3 {
+		t.Errorf("details %v mos %v", res.Details, res.Metrics["mos"])
+	}
+}
+
+// TestMediaRefused: a port with nothing listening answers with ICMP port
+// unreachable, reported as refused (not as a silent drop).
+func TestMediaRefused(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.LocalAddr().(*net.UDPAddr)
+	c.Close() // nothing listens there now
+	res := runMedia(t, testConfig(time.Second), a)
+	if res.Status != Fail || !strings.Contains(res.Reason, "refused") || !strings.Contains(res.Remedy, "allow outbound UDP") {
+		t.Fatalf("status %s phase %q reason %q remedy %q", res.Status, res.Phase, res.Reason, res.Remedy)
+	}
+}
+
+// TestMediaBudget: the run's deadline with media.quality is the duration
+// plus under 2.5 s (set-up, drain, runner grace), so a healthy check ends
+// within duration + 1 s and a broken one soon after.
+func TestMediaBudget(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Minute} {
+		cfg := testConfig(d)
+		if over := Deadline(cfg, []Probe{mediaQuality}) - d; over <= mediaDrainMax || over > 2500*time.Millisecond {
+			t.Errorf("duration %v: deadline exceeds it by %v", d, over)
+		}
+	}
+}

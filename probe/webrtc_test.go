@@ -1,0 +1,630 @@
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+)
+
+const (
+	testTURNUser   = "agent"
+	testTURNSecret = "s3cret-relay-pass"
+	testRealm      = "example.org"
+)
+
+// startRelayPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
+// long-term credential; relays are on 127.0.0.1 (the default permission
+// handler admits loopback peers). It returns host:port.
+func startRelayPionTURN(t testing.TB) (addr string, stop func()) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			if ra.Username != testTURNUser {
+				return "", nil, false
+			}
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            pc,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once bool
+	stop = func() {
+		if !once {
+			once = true
+			_ = srv.Close()
+		}
+	}
+	t.Cleanup(stop)
+	return pc.LocalAddr().String(), stop
+}
+
+func relayConfig(t *testing.T, url, user, pass string, timeout, duration time.Duration) *config.Config {
+	t.Helper()
+	th, err := quality.Profile("connect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &config.Config{
+		Region:     "us-east-1",
+		Timeout:    timeout,
+		Duration:   duration,
+		Thresholds: th,
+		ICEServers: []config.ICEServer{{URLs: []string{url}, Username: config.Secret(user), Credential: config.Secret(pass)}},
+	}
+}
+
+// runRelayProbe runs media.relay through the runner and returns its one result.
+func runRelayProbe(t *testing.T, cfg *config.Config) Result {
+	t.Helper()
+	rs := Run(context.Background(), NewEnv(cfg), []Probe{mediaRelay}, nil)
+	if len(rs) != 1 {
+		t.Fatalf("got %d results, want 1: %+v", len(rs), rs)
+	}
+	b, _ := json.Marshal(rs[0])
+	if strings.Contains(string(b), testTURNSecret) || strings.Contains(string(b), "wrong-pass") {
+		t.Fatalf("credential leaked into the result: %s", b)
+	}
+	t.Logf("result: %s", b)
+	return rs[0]
+}
+
+// relayNoLeak fails when goroutines started after before are still running.
+func relayNoLeak(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	t.Fatalf("goroutine leak: %d running, %d before\n%s", runtime.NumGoroutine(), before, buf[:n])
+}
+
+func TestMediaRelayThroughPionTURN(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, stop := startRelayPionTURN(t)
+	url := "turn:" + addr + "?transport=udp"
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	if r.Status != Pass {
+		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
+	}
+	if r.Target != url || r.Address != addr {
+		t.Errorf("target %q address %q, want %q and %q", r.Target, r.Address, url, addr)
+	}
+	for _, m := range []string{"ice_ms", "dtls_ms", "rtt_ms", "jitter_ms", "loss_ratio", "allocate_ms"} {
+		if _, ok := r.Metrics[m]; !ok {
+			t.Errorf("metric %s missing: %v", m, r.Metrics)
+		}
+	}
+	if r.Metrics["loss_ratio"] > 0.02 {
+		t.Errorf("loss_ratio %v on loopback", r.Metrics["loss_ratio"])
+	}
+	if r.Metrics["packets_sent"] < 90 {
+		t.Errorf("packets_sent %v, want ~100 for 2 s at 50/s", r.Metrics["packets_sent"])
+	}
+	if r.Details["local_candidate_type"] != "relay" || r.Details["remote_candidate_type"] != "relay" {
+		t.Errorf("selected pair not relay/relay: %v", r.Details)
+	}
+	if len(r.Series) < 2 {
+		t.Errorf("series has %d seconds, want 2", len(r.Series))
+	}
+	t.Logf("pion TURN loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
+		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
+	stop()
+	relayNoLeak(t, before)
+}
+
+func TestMediaRelayWrongCredentials(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, stop := startRelayPionTURN(t)
+	start := time.Now()
+	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" {
+		t.Fatalf("status %s phase %q, want fail in ice: %s", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Reason, "rejected the credentials (401") {
+		t.Errorf("reason %q does not say the credentials were rejected", r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "--ice-servers") {
+		t.Errorf("remedy %q does not say how to give fresh credentials", r.Remedy)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %v: a 401 should fail at once", el)
+	}
+	stop()
+	relayNoLeak(t, before)
+}
+
+func TestMediaRelayTURNRefused(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// A port where nothing listens: the kernel answers ICMP port unreachable.
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	start := time.Now()
+	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "refused") {
+		t.Fatalf("got %s/%q %q, want fail in ice, refused", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "allow outbound UDP") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("took %v, want a fast fail on refused", el)
+	}
+	relayNoLeak(t, before)
+}
+
+func TestMediaRelayTURNSilent(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// A socket that never answers: the firewall-drop symptom. With the
+	// default --timeout the verdict must come within 3.5 s (issue 3).
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	start := time.Now()
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String()+"?transport=udp", testTURNUser, testTURNSecret, config.DefaultTimeout, time.Second))
+	el := time.Since(start)
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "no answer") {
+		t.Fatalf("got %s/%q %q, want fail in ice, no answer", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "allow outbound UDP") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	t.Logf("blackholed TURN: verdict after %v", el)
+	if el > 3500*time.Millisecond {
+		t.Errorf("took %v, want the verdict within 3.5 s", el)
+	}
+	pc.Close()
+	relayNoLeak(t, before)
+}
+
+func TestMediaRelaySkipsWithoutCredentials(t *testing.T) {
+	cfg := relayConfig(t, "turn:127.0.0.1:3478", "u", "p", time.Second, time.Second)
+	cfg.ICEServers = nil
+	rs := Run(context.Background(), NewEnv(cfg), []Probe{mediaRelay}, nil)
+	if len(rs) != 1 || rs[0].Status != Skip || rs[0].Reason != relayWhy {
+		t.Fatalf("got %+v", rs)
+	}
+	if !strings.Contains(relayWhy, "--ice-servers FILE or $CCP_PREFLIGHT_ICE_SERVERS_FILE") {
+		t.Errorf("why %q", relayWhy)
+	}
+}
+
+func TestMediaRelayUnresolvableName(t *testing.T) {
+	cfg := relayConfig(t, "turn:no-such-host.invalid:3478", testTURNUser, testTURNSecret, time.Second, time.Second)
+	env := NewEnv(cfg)
+	// The answer is pre-seeded (no query leaves the machine): NXDOMAIN.
+	c := &call{done: make(chan struct{}), ans: Answer{Err: errors.New("no such host"), Kind: "nxdomain"}}
+	close(c.done)
+	env.DNS.calls["no-such-host.invalid"] = c
+	rs := Run(context.Background(), env, []Probe{mediaRelay}, nil)
+	r := rs[0]
+	if r.Status != Fail || r.Phase != "resolve" || !strings.Contains(r.Remedy, "resolve no-such-host.invalid") {
+		t.Fatalf("got %s/%q %q / %q", r.Status, r.Phase, r.Reason, r.Remedy)
+	}
+}
+
+// startRelayCoturn runs coturn on loopback per LAB.md and returns host:port;
+// it is stopped by PID at cleanup.
+func startRelayCoturn(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("turnserver")
+	if err != nil {
+		t.Skip("coturn (turnserver) not installed: apt-get install coturn")
+	}
+	l, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	minPort := 40000 + (port%200)*100 // 100 relay ports: coturn holds released ones a while
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+99),
+		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
+		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
+		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	// Poll until it listens (like ss -lun), at most 10 s on a busy machine.
+	want := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := 0; i < 200; i++ {
+		if coturnListening(cmd.Process.Pid, want) {
+			return want
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("coturn did not listen on %s; its output:\n%s", want, out.String())
+	return ""
+}
+
+// coturnListening reads process pid's /proc/PID/net/udp (its own network
+// namespace) for a socket bound to addr (127.0.0.1:port).
+func coturnListening(pid int, addr string) bool {
+	_, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
+	f, err := os.Open(fmt.Sprintf("/proc/%d/net/udp", pid))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) > 1 && fs[1] == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMediaRelayThroughCoturn(t *testing.T) {
+	addr := startRelayCoturn(t)
+	url := "turn:" + addr + "?transport=udp"
+	// Wrong credentials first (no allocation exists yet): coturn's 401 is
+	// told apart too.
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
+	}
+
+	before := runtime.NumGoroutine()
+	r = runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, 2*time.Second))
+	if r.Status != Pass {
+		t.Fatalf("status %s phase %q: %s", r.Status, r.Phase, r.Reason)
+	}
+	for _, m := range []string{"ice_ms", "dtls_ms", "rtt_ms", "jitter_ms", "loss_ratio"} {
+		if _, ok := r.Metrics[m]; !ok {
+			t.Errorf("metric %s missing: %v", m, r.Metrics)
+		}
+	}
+	t.Logf("coturn loopback: allocate %.1f ms, ICE %.1f ms, DTLS %.1f ms, loop RTT %.2f ms, jitter %.2f ms",
+		r.Metrics["allocate_ms"], r.Metrics["ice_ms"], r.Metrics["dtls_ms"], r.Metrics["loop_rtt_ms"], r.Metrics["jitter_ms"])
+	relayNoLeak(t, before)
+}
+
+func TestRTTFromReport(t *testing.T) {
+	sent := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lsr := ntp32(sent)
+	dlsr := uint32(65536 / 10) // 100 ms held at the receiver
+	got, ok := rttFromReport(sent.Add(150*time.Millisecond), lsr, dlsr)
+	if !ok || got < 49*time.Millisecond || got > 51*time.Millisecond {
+		t.Fatalf("rtt %v ok %v, want 50 ms", got, ok)
+	}
+	if _, ok := rttFromReport(sent, 0, 0); ok {
+		t.Error("LSR 0 (no sender report yet) must give no sample")
+	}
+	if _, ok := rttFromReport(sent, lsr, 65536); ok {
+		t.Error("a negative round trip must be dropped")
+	}
+}
+
+func TestGradeLimits(t *testing.T) {
+	th, _ := quality.Profile("connect")
+	st, rs := gradeLimits(th, map[string]float64{"rtt_ms": 20, "jitter_ms": 5, "loss_ratio": 0})
+	if st != Pass || len(rs) != 0 {
+		t.Fatalf("%s %v", st, rs)
+	}
+	st, rs = gradeLimits(th, map[string]float64{"rtt_ms": 250, "jitter_ms": 5, "loss_ratio": 0.05})
+	if st != Fail || len(rs) != 2 {
+		t.Fatalf("%s %v", st, rs)
+	}
+	joined := strings.Join(rs, "; ")
+	for _, want := range []string{"packet loss 5% is above the 3% fail limit (Twilio", "round trip 250 ms is above the 200 ms warning limit (AWS"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("%q lacks %q", joined, want)
+		}
+	}
+}
+
+// dropLarge is a TURN server socket that silently drops datagrams from
+// clients larger than limit: the "large UDP dropped" path, where STUN and
+// ICE checks pass but DTLS flights carrying certificates do not.
+type dropLarge struct {
+	net.PacketConn
+	limit int
+}
+
+func (d *dropLarge) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := d.PacketConn.ReadFrom(b)
+		if err != nil || n <= d.limit {
+			return n, a, err
+		}
+	}
+}
+
+func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            &dropLarge{PacketConn: pc, limit: 400},
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 1500*time.Millisecond, time.Second))
+	if r.Status != Fail || r.Phase != "dtls" {
+		t.Fatalf("got %s/%q %q, want fail in dtls", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "large UDP datagrams") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+	if _, ok := r.Metrics["ice_ms"]; !ok {
+		t.Errorf("ice_ms missing though ICE connected: %v", r.Metrics)
+	}
+	_ = srv.Close()
+	relayNoLeak(t, before)
+}
+
+func TestMediaRelayOverTCP(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			if ra.Username != testTURNUser {
+				return "", nil, false
+			}
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		ListenerConfigs: []turn.ListenerConfig{{
+			Listener:              ln,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "turn:" + ln.Addr().String() + "?transport=tcp"
+	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, testTURNSecret, 3*time.Second, time.Second))
+	if r.Status != Pass || r.Details["turn_transport"] != "tcp" {
+		t.Fatalf("got %s/%q %q %v", r.Status, r.Phase, r.Reason, r.Details)
+	}
+	// Over TCP the wire is not parsed; pion's allocation error still tells
+	// rejected credentials apart.
+	r = runRelayProbe(t, relayConfig(t, url, "nobody", "wrong-pass", 3*time.Second, time.Second))
+	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+		t.Fatalf("wrong credentials over TCP: %s/%q %q", r.Status, r.Phase, r.Reason)
+	}
+	_ = srv.Close()
+	relayNoLeak(t, before)
+}
+
+func TestTURNGuardRefusesOtherDestinations(t *testing.T) {
+	turnAddr := netip.MustParseAddrPort("127.0.0.1:3478")
+	g := newTURNGuard(nil, map[string]netip.Addr{"turn.example": turnAddr.Addr()}, []netip.AddrPort{turnAddr}, nil)
+	if a, err := g.ResolveUDPAddr("udp4", "turn.example:3478"); err != nil || a.String() != "127.0.0.1:3478" {
+		t.Fatalf("TURN name: %v %v", a, err)
+	}
+	for _, addr := range []string{"other.example:3478", "127.0.0.1:3479", "127.0.0.2:3478"} {
+		if _, err := g.ResolveUDPAddr("udp4", addr); !errors.Is(err, errNotTURN) {
+			t.Errorf("%s: err %v, want errNotTURN", addr, err)
+		}
+	}
+	if _, err := g.ResolveUDPAddr("udp6", "turn.example:3478"); err == nil {
+		t.Error("udp6 for an IPv4-only TURN server must fail")
+	}
+	c, err := g.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 3478}); !errors.Is(err, errNotTURN) {
+		t.Errorf("write elsewhere: %v, want errNotTURN", err)
+	}
+	if _, err := g.ListenUDP("udp4", nil); !errors.Is(err, errNotTURN) {
+		t.Errorf("ListenUDP: %v", err)
+	}
+}
+
+// dropEveryNth is a TURN server socket that drops every nth ChannelData
+// message from clients (deterministic loss on the media only).
+type dropEveryNth struct {
+	net.PacketConn
+	n, seen int
+	mu      sync.Mutex
+}
+
+func (d *dropEveryNth) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := d.PacketConn.ReadFrom(b)
+		if err != nil || n == 0 || b[0]&0xC0 != 0x40 { // not ChannelData
+			return n, a, err
+		}
+		d.mu.Lock()
+		d.seen++
+		drop := d.seen%d.n == 0
+		d.mu.Unlock()
+		if !drop {
+			return n, a, err
+		}
+	}
+}
+
+func TestMediaRelayMeasuresLoss(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         testRealm,
+		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            &dropEveryNth{PacketConn: pc, n: 50},
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 3*time.Second, 3*time.Second))
+	loss := r.Metrics["loss_ratio"]
+	// 2% of the media datagrams are dropped (RTCP and ICE keepalives share
+	// the count, so slightly less of the RTP).
+	if loss < 0.01 || loss > 0.03 {
+		t.Fatalf("loss_ratio %v, want ~0.02", loss)
+	}
+	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "above the 1% warning limit") {
+		t.Errorf("got %s/%q %q, want a loss warning", r.Status, r.Phase, r.Reason)
+	}
+	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {
+		t.Errorf("remedy %q", r.Remedy)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a process's concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// benchRelaySetup runs media.relay with a minimal media phase against url
+// and reports the mean and median set-up times.
+func benchRelaySetup(b *testing.B, url string) {
+	th, _ := quality.Profile("connect")
+	cfg := &config.Config{
+		Timeout: 3 * time.Second, Duration: 100 * time.Millisecond, Thresholds: th,
+		ICEServers: []config.ICEServer{{URLs: []string{url}, Username: testTURNUser, Credential: testTURNSecret}},
+	}
+	var alloc, ice, dtls []float64
+	for b.Loop() {
+		r := runMediaRelay(context.Background(), NewEnv(cfg), relayTargets(cfg)[0])
+		if r.Status != Pass {
+			b.Fatalf("%s/%q: %s", r.Status, r.Phase, r.Reason)
+		}
+		alloc = append(alloc, r.Metrics["allocate_ms"])
+		ice = append(ice, r.Metrics["ice_ms"])
+		dtls = append(dtls, r.Metrics["dtls_ms"])
+	}
+	for _, m := range []struct {
+		name string
+		v    []float64
+	}{{"allocate", alloc}, {"ice", ice}, {"dtls", dtls}} {
+		sort.Float64s(m.v)
+		var sum float64
+		for _, x := range m.v {
+			sum += x
+		}
+		b.ReportMetric(sum/float64(len(m.v)), m.name+"_mean_ms")
+		b.ReportMetric(m.v[len(m.v)/2], m.name+"_p50_ms")
+		b.ReportMetric(m.v[len(m.v)*9/10], m.name+"_p90_ms")
+	}
+}
+
+func BenchmarkMediaRelaySetupPionTURN(b *testing.B) {
+	addr, _ := startRelayPionTURN(b)
+	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
+}
+
+func BenchmarkMediaRelaySetupCoturn(b *testing.B) {
+	addr := startRelayCoturn(b)
+	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
+}
+
+// TestMediaRelayBudget: a blackholed TURN server fails within the 3.5 s
+// verdict target (set-up budget + runner grace), and a healthy relay's
+// budget is the duration plus at most 4 s.
+func TestMediaRelayBudget(t *testing.T) {
+	for _, tc := range []struct{ timeout, duration time.Duration }{
+		{config.DefaultTimeout, config.DefaultDuration},
+		{time.Second, time.Second},
+		{config.MaxTimeout, config.MaxDuration},
+	} {
+		cfg := &config.Config{Timeout: tc.timeout, Duration: tc.duration}
+		if s := relaySetup(cfg) + runGrace; s > 3500*time.Millisecond {
+			t.Errorf("timeout %v: set-up %v + grace exceeds 3.5 s", tc.timeout, relaySetup(cfg))
+		}
+		if over := relayBudget(cfg) - tc.duration; over > 4*time.Second || over < relaySetup(cfg)+relayDrainMax {
+			t.Errorf("timeout %v duration %v: budget exceeds the duration by %v", tc.timeout, tc.duration, over)
+		}
+	}
+}
