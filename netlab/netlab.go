@@ -28,6 +28,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/netlab/bridge"
 )
 
 // Addresses inside the lab. Every lab uses the same ones: each lab's
@@ -387,7 +389,7 @@ func (l *Lab) startBridge(ctx context.Context, ab, ba string) error {
 	}
 	name, args := AheadOfLoad(l.Helper, "bridge")
 	if _, err := l.spawn("bridge", l.Wan(), name, append(args, "-a", IfWanAgent, "-b", IfWanCloud,
-		"-conf", l.File("bridge.conf"), "-ready", l.File("bridge.ready"))...); err != nil {
+		"-conf", l.File("bridge.conf"), "-ready", l.File("bridge.ready"), "-stats", l.File("bridge-stats.json"))...); err != nil {
 		return err
 	}
 	return l.waitFile(ctx, "bridge", l.File("bridge.ready"))
@@ -408,6 +410,32 @@ func AheadOfLoad(name string, args ...string) (string, []string) {
 		return name, args
 	}
 	return nice, append([]string{"-n", rtNice, name}, args...)
+}
+
+// BridgeStats asks the bridge for its counters (SIGUSR1) and returns the
+// agent→cloud and cloud→agent statistics.
+func (l *Lab) BridgeStats(ctx context.Context) (ab, ba bridge.Stats, err error) {
+	path := l.File("bridge-stats.json")
+	os.Remove(path)
+	if err := l.Signal("bridge", syscall.SIGUSR1); err != nil {
+		return ab, ba, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cmdBudget)
+	defer cancel()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			var m map[string]bridge.Stats
+			if err := json.Unmarshal(b, &m); err != nil {
+				return ab, ba, fmt.Errorf("netlab: %s: %w", path, err)
+			}
+			return m["ab"], m["ba"], nil
+		}
+		select {
+		case <-ctx.Done():
+			return ab, ba, fmt.Errorf("netlab: the bridge wrote no statistics: %s", l.logTail("bridge"))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func orNone(s string) string {

@@ -32,10 +32,36 @@ const (
 // maxFrame is the largest frame read: a 64 KiB GSO super-frame plus headers.
 const maxFrame = 65536 + vnetHdrLen + 64
 
-// Stats counts one direction's frames.
+// Stats counts one direction's frames. The Watched fields describe the UDP
+// datagrams to or from port 3478 (TURN, the media path) as actually
+// forwarded: how long each was held, from its kernel arrival to its send,
+// and how much that hold changed between consecutive datagrams of a flow.
+// They are the truth a media measurement is compared with.
 type Stats struct {
 	In, Dropped, QueueDropped, Reordered, Out uint64
+	Watched, WatchedDiffs                     uint64
+	HoldSum, AbsDiffSum                       time.Duration
 }
+
+// HoldMeanMS is the mean hold of the watched datagrams, in milliseconds.
+func (s Stats) HoldMeanMS() float64 {
+	if s.Watched == 0 {
+		return 0
+	}
+	return float64(s.HoldSum) / float64(s.Watched) / 1e6
+}
+
+// AbsDiffMeanMS is the mean |Δhold| of consecutive watched datagrams of a
+// flow, in milliseconds: what RFC 3550's jitter estimates for this direction.
+func (s Stats) AbsDiffMeanMS() float64 {
+	if s.WatchedDiffs == 0 {
+		return 0
+	}
+	return float64(s.AbsDiffSum) / float64(s.WatchedDiffs) / 1e6
+}
+
+// watchPort is the UDP port whose datagrams Stats follows (TURN).
+const watchPort = 3478
 
 // Bridge joins two interfaces, A and B, with an impairment per direction.
 type Bridge struct {
@@ -200,6 +226,7 @@ type direction struct {
 	flows map[flowKey]uint64
 
 	mu         sync.Mutex
+	lastHold   map[flowKey]time.Duration
 	q          frameHeap
 	seq        uint64
 	linkFreeAt time.Time
@@ -209,7 +236,7 @@ type direction struct {
 
 func newDirection(im Impairment, seed uint64, out port) *direction {
 	d := &direction{out: out, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		flows: map[flowKey]uint64{}, wake: make(chan struct{}, 1)}
+		flows: map[flowKey]uint64{}, lastHold: map[flowKey]time.Duration{}, wake: make(chan struct{}, 1)}
 	d.im.Store(&im)
 	return d
 }
@@ -221,9 +248,9 @@ func (d *direction) stats() Stats {
 }
 
 type frame struct {
-	due time.Time
-	seq uint64
-	b   []byte
+	due, arrived time.Time
+	seq          uint64
+	b            []byte
 }
 
 type frameHeap []frame
@@ -307,10 +334,11 @@ func (d *direction) offer(b []byte, now time.Time) {
 		d.mu.Unlock()
 		completeChecksum(b)
 		_, _ = unix.Write(d.out.fd, b) // a frame the far side cannot take is lost, as on a wire
+		d.record(b, now, time.Now())
 		return
 	}
 	d.seq++
-	heap.Push(&d.q, frame{due: due, seq: d.seq, b: b})
+	heap.Push(&d.q, frame{due: due, arrived: now, seq: d.seq, b: b})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -374,7 +402,31 @@ func (d *direction) send(ctx context.Context) error {
 			// is lost, as on a wire; keep forwarding.
 			continue
 		}
+		d.record(f.b, f.arrived, time.Now())
 	}
+}
+
+// record adds a forwarded frame to the watched statistics when it is a UDP
+// datagram to or from watchPort.
+func (d *direction) record(b []byte, arrived, sent time.Time) {
+	k := flowOf(b[vnetHdrLen:])
+	if k.proto != unix.IPPROTO_UDP || (k.sp != watchPort && k.dp != watchPort) {
+		return
+	}
+	hold := sent.Sub(arrived)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.st.Watched++
+	d.st.HoldSum += hold
+	if last, ok := d.lastHold[k]; ok {
+		diff := hold - last
+		if diff < 0 {
+			diff = -diff
+		}
+		d.st.AbsDiffSum += diff
+		d.st.WatchedDiffs++
+	}
+	d.lastHold[k] = hold
 }
 
 // completeChecksum finishes a frame whose TCP/UDP checksum the sender left

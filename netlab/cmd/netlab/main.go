@@ -176,6 +176,7 @@ func runBridge(args []string) error {
 	baS := fs.String("ba", "none", "B→A impairment (when no -conf)")
 	ready := fs.String("ready", "", "file to create once forwarding")
 	seed := fs.Uint64("seed", 1, "random seed (loss, jitter, reorder)")
+	statsFile := fs.String("stats", "", "on SIGUSR1, write the counters as JSON to this file")
 	fs.Parse(args)
 	read := func() (bridge.Impairment, bridge.Impairment, error) {
 		sa, sb := *abS, *baS
@@ -237,6 +238,13 @@ func runBridge(args []string) error {
 			case syscall.SIGUSR1:
 				sa, sb := br.Stats()
 				fmt.Fprintf(os.Stderr, "bridge stats: ab %+v ba %+v\n", sa, sb)
+				if *statsFile != "" {
+					b, _ := json.Marshal(map[string]bridge.Stats{"ab": sa, "ba": sb})
+					tmp := *statsFile + ".tmp"
+					if err := os.WriteFile(tmp, b, 0o644); err == nil {
+						os.Rename(tmp, *statsFile)
+					}
+				}
 			default:
 				sa, sb := br.Stats()
 				fmt.Fprintf(os.Stderr, "bridge stats: ab %+v ba %+v\n", sa, sb)
