@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"github.com/ccp-preflight/ccp-preflight/lab"
 	"net"
 	"net/netip"
 	"strconv"
@@ -183,6 +184,8 @@ func TestSTUNBindingFailures(t *testing.T) {
 func TestSTUNBindingResolveFailureSkips(t *testing.T) {
 	cfg := udpTestConfig(3478)
 	cfg.TURN[0].Host = "no-such-turn.invalid"
+	// Asked of a lab DNS server, never the system's.
+	cfg.Resolver = startDNS(t, lab.DNSOptions{Mode: lab.DNSNXDomain}).Addr
 	r := udpOne(t, stunBinding, cfg)
 	udpWant(t, r, Skip, "resolve", []string{"did not resolve", "dns.resolve"}, nil)
 }
