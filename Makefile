@@ -71,5 +71,18 @@ dist:
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$(BIN)-$$os-$$arch$$ext ./cmd/ccp-preflight || exit 1; \
 	  GOOS=$$os GOARCH=$$arch $(GO) vet $(PKGS) || exit 1; done
 
+# lab starts the network lab (netlab/, docs/LAB.md) for a person: agent ↔
+# wan ↔ cloud namespaces with coturn, DNS and HTTPS in the cloud; it prints
+# how to run the check inside the agent namespace and how to switch each
+# fault on and off, and tears everything down on Ctrl-C. Needs root.
+# LAB_MODE=bridged puts the impairment bridge in the wan (delay, jitter,
+# loss, reorder, rate; e.g. LAB_IMPAIR='delay=80ms,jitter=10ms,every=50').
+LAB_MODE   ?= routed
+LAB_IMPAIR ?= none
+lab: build
+	$(GO) build -o bin/netlab ./netlab/cmd/netlab
+	@if [ "$$(id -u)" != 0 ]; then echo "make lab needs root (network namespaces, nftables)"; exit 1; fi
+	bin/netlab up -bin bin/$(BIN) $(if $(filter bridged,$(LAB_MODE)),-bridged -ab '$(LAB_IMPAIR)',)
+
 clean:
 	rm -rf bin dist

@@ -249,8 +249,9 @@ type turnDataResult struct {
 // every turnDataInterval, until one comes back echoed or ctx ends.
 func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPConn, relayed, peerAddr netip.AddrPort) turnDataResult {
 	var (
-		mu  sync.Mutex
-		res turnDataResult
+		mu     sync.Mutex
+		res    turnDataResult
+		seenAt *net.UDPAddr // the peer as the relay saw it (guarded by mu)
 	)
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -293,7 +294,7 @@ func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPCo
 		buf := make([]byte, 2048)
 		for dctx.Err() == nil {
 			_ = relayConn.SetReadDeadline(time.Now().Add(turnDataInterval))
-			n, _, err := relayConn.ReadFrom(buf)
+			n, from, err := relayConn.ReadFrom(buf)
 			if err != nil {
 				if Classify(err) == KindTimeout {
 					continue
@@ -304,6 +305,11 @@ func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPCo
 			mu.Lock()
 			if strings.HasPrefix(msg, "ccp-preflight punch") {
 				res.clientGot = true
+				// Answer the address the relay saw the peer at: behind an
+				// address-dependent NAT it differs from the STUN-mapped one.
+				if ua, ok := from.(*net.UDPAddr); ok {
+					seenAt = ua
+				}
 			} else if t0, ok := sent[msg]; ok {
 				mu.Unlock()
 				select {
@@ -324,8 +330,12 @@ func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPCo
 		msg := fmt.Sprintf("ccp-preflight data %d ", i) + string(payload)
 		mu.Lock()
 		sent[msg] = time.Now()
+		to := peerUDP
+		if seenAt != nil {
+			to = seenAt
+		}
 		mu.Unlock()
-		if _, err := relayConn.WriteTo([]byte(msg), peerUDP); err != nil && dctx.Err() == nil {
+		if _, err := relayConn.WriteTo([]byte(msg), to); err != nil && dctx.Err() == nil {
 			break
 		}
 		select {
