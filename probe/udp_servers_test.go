@@ -276,22 +276,22 @@ type coturn struct {
 	Port int
 }
 
+// Addr is 127.0.0.1:Port.
+func (c *coturn) Addr() string { return fmt.Sprintf("127.0.0.1:%d", c.Port) }
+
 // startCoturn starts /usr/bin/turnserver on 127.0.0.1 (its own ports and
 // pidfile; killed by PID at the end), or skips the test when it is missing.
-func startCoturn(t *testing.T, user, pass string) *coturn {
+func startCoturn(t testing.TB, user, pass string) *coturn {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
 		t.Skip("coturn (turnserver) is not installed: apt-get install coturn")
 	}
 	port := udpTestFreePort(t)
-	minPort := 40000 + (port % 20000)
-	if minPort > 65000 {
-		minPort = 45000
-	}
+	minPort := 40000 + (port%200)*100 // 100 relay ports: coturn holds released ones a while
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+50),
+		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+99),
 		"--user="+user+":"+pass, "--realm="+udpTestRealm, "--lt-cred-mech", "--fingerprint",
 		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
 		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
@@ -344,7 +344,7 @@ func startCoturn(t *testing.T, user, pass string) *coturn {
 
 // udpTestFreePort returns a UDP port that is free on 127.0.0.1 now (also
 // checks TCP, coturn listens on both).
-func udpTestFreePort(t *testing.T) int {
+func udpTestFreePort(t testing.TB) int {
 	t.Helper()
 	for range 20 {
 		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")

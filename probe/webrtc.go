@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -881,12 +880,11 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 	}
 	r.Series = relaySeries(sentPS, x, rtts)
 
-	// TODO(quality): switch to the quality package's grading helpers once they land.
-	st, reasons := gradeLimits(cfg.Thresholds, r.Metrics)
-	r.Status = st
-	if st != Pass {
+	lvl, why := gradeRelay(cfg.Thresholds, r.Metrics)
+	r.Status = Status(lvl)
+	if r.Status != Pass {
 		r.Phase = "media"
-		r.Reason = "media through the TURN relay: " + strings.Join(reasons, "; ")
+		r.Reason = "media through the TURN relay: " + why
 		r.Remedy = fmt.Sprintf("improve the path to %s: prefer wired to Wi-Fi, keep UDP 3478 out of VPN tunnels and proxies, give voice priority (QoS/DSCP EF) and check the uplink is not saturated", u.Addr())
 	}
 	return r
@@ -920,51 +918,18 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 	return out
 }
 
-// gradeLimits judges rtt_ms, jitter_ms and loss_ratio against th, naming
-// each breached limit and its source.
-func gradeLimits(th quality.Thresholds, m map[string]float64) (Status, []string) {
-	type lim struct {
-		name, label, unit string
-		l                 quality.Limit
-		scale             float64
-	}
-	lims := []lim{
-		{"rtt_ms", "round trip", " ms", th.RTTMS, 1},
-		{"jitter_ms", "jitter", " ms", th.JitterMS, 1},
-		{"loss_ratio", "packet loss", "%", th.LossRatio, 100},
-	}
-	st := Pass
-	var reasons []string
-	for _, l := range lims {
-		v, ok := m[l.name]
-		if !ok {
-			continue
+// gradeRelay judges the relayed call's rtt_ms, jitter_ms and loss_ratio
+// against the profile, each breach naming its threshold and source.
+func gradeRelay(th quality.Thresholds, m map[string]float64) (quality.Level, string) {
+	var vs []quality.Verdict
+	for _, k := range []struct{ metric, what string }{
+		{"rtt_ms", "round trip"}, {"jitter_ms", "jitter"}, {"loss_ratio", "packet loss"},
+	} {
+		if v, ok := m[k.metric]; ok {
+			vs = append(vs, th.Judge(k.metric, v, k.what))
 		}
-		var level string
-		var bound float64
-		switch {
-		case l.l.Fail > 0 && v > l.l.Fail:
-			st, level, bound = Fail, "fail", l.l.Fail
-		case l.l.Warn > 0 && v > l.l.Warn:
-			if st != Fail {
-				st = Warn
-			}
-			level, bound = "warning", l.l.Warn
-		default:
-			continue
-		}
-		src := th.Sources[l.name]
-		if src != "" {
-			src = " (" + src + ")"
-		}
-		reasons = append(reasons, fmt.Sprintf("%s %s%s is above the %s%s %s limit%s", l.label, fmtNum(v*l.scale), l.unit, fmtNum(bound*l.scale), l.unit, level, src))
 	}
-	sort.Strings(reasons)
-	return st, reasons
-}
-
-func fmtNum(v float64) string {
-	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+	return quality.Worst(vs)
 }
 
 func roundMS(v float64) float64    { return math.Round(v*1000) / 1000 }

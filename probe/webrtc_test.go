@@ -1,24 +1,16 @@
 package probe
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -246,77 +238,8 @@ func TestMediaRelayUnresolvableName(t *testing.T) {
 	}
 }
 
-// startRelayCoturn runs coturn on loopback per LAB.md and returns host:port;
-// it is stopped by PID at cleanup.
-func startRelayCoturn(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("turnserver")
-	if err != nil {
-		t.Skip("coturn (turnserver) not installed: apt-get install coturn")
-	}
-	l, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.LocalAddr().(*net.UDPAddr).Port
-	l.Close()
-	minPort := 40000 + (port%200)*100 // 100 relay ports: coturn holds released ones a while
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-		"--listening-port="+strconv.Itoa(port), "--min-port="+strconv.Itoa(minPort), "--max-port="+strconv.Itoa(minPort+99),
-		"--user="+testTURNUser+":"+testTURNSecret, "--realm="+testRealm, "--lt-cred-mech", "--fingerprint",
-		"--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
-		"--pidfile="+filepath.Join(dir, "turnserver.pid"), "--log-file=stdout", "--simple-log")
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	// Poll until it listens (like ss -lun), at most 10 s on a busy machine.
-	want := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 200; i++ {
-		if coturnListening(cmd.Process.Pid, want) {
-			return want
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("coturn did not listen on %s; its output:\n%s", want, out.String())
-	return ""
-}
-
-// coturnListening reads process pid's /proc/PID/net/udp (its own network
-// namespace) for a socket bound to addr (127.0.0.1:port).
-func coturnListening(pid int, addr string) bool {
-	_, p, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(p)
-	f, err := os.Open(fmt.Sprintf("/proc/%d/net/udp", pid))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	want := fmt.Sprintf("0100007F:%04X", port)
-	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) > 1 && fs[1] == want {
-			return true
-		}
-	}
-	return false
-}
-
 func TestMediaRelayThroughCoturn(t *testing.T) {
-	addr := startRelayCoturn(t)
+	addr := startCoturn(t, testTURNUser, testTURNSecret).Addr()
 	url := "turn:" + addr + "?transport=udp"
 	// Wrong credentials first (no allocation exists yet): coturn's 401 is
 	// told apart too.
@@ -356,20 +279,19 @@ func TestRTTFromReport(t *testing.T) {
 	}
 }
 
-func TestGradeLimits(t *testing.T) {
+func TestGradeRelay(t *testing.T) {
 	th, _ := quality.Profile("connect")
-	st, rs := gradeLimits(th, map[string]float64{"rtt_ms": 20, "jitter_ms": 5, "loss_ratio": 0})
-	if st != Pass || len(rs) != 0 {
-		t.Fatalf("%s %v", st, rs)
+	lvl, why := gradeRelay(th, map[string]float64{"rtt_ms": 20, "jitter_ms": 5, "loss_ratio": 0})
+	if lvl != quality.LevelPass || why != "" {
+		t.Fatalf("%s %q", lvl, why)
 	}
-	st, rs = gradeLimits(th, map[string]float64{"rtt_ms": 250, "jitter_ms": 5, "loss_ratio": 0.05})
-	if st != Fail || len(rs) != 2 {
-		t.Fatalf("%s %v", st, rs)
+	lvl, why = gradeRelay(th, map[string]float64{"rtt_ms": 250, "jitter_ms": 5, "loss_ratio": 0.05})
+	if lvl != quality.LevelFail {
+		t.Fatalf("%s %q", lvl, why)
 	}
-	joined := strings.Join(rs, "; ")
-	for _, want := range []string{"packet loss 5% is above the 3% fail limit (Twilio", "round trip 250 ms is above the 200 ms warning limit (AWS"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("%q lacks %q", joined, want)
+	for _, want := range []string{"packet loss 5% is above the fail threshold 3%", "Twilio", "round trip 250 ms is above the warn threshold 200 ms", "AWS"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("%q lacks %q", why, want)
 		}
 	}
 }
@@ -541,30 +463,12 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	if loss < 0.01 || loss > 0.03 {
 		t.Fatalf("loss_ratio %v, want ~0.02", loss)
 	}
-	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "above the 1% warning limit") {
+	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "packet loss 2% is above the warn threshold 1%") {
 		t.Errorf("got %s/%q %q, want a loss warning", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {
 		t.Errorf("remedy %q", r.Remedy)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process's concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // benchRelaySetup runs media.relay with a minimal media phase against url
@@ -606,7 +510,7 @@ func BenchmarkMediaRelaySetupPionTURN(b *testing.B) {
 }
 
 func BenchmarkMediaRelaySetupCoturn(b *testing.B) {
-	addr := startRelayCoturn(b)
+	addr := startCoturn(b, testTURNUser, testTURNSecret).Addr()
 	benchRelaySetup(b, "turn:"+addr+"?transport=udp")
 }
 
