@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/pion/logging"
 	"net"
 
 	"github.com/pion/turn/v5"
@@ -29,6 +30,33 @@ type TURNServer struct {
 	srv                       *turn.Server
 }
 
+// TURNServerConfig is the pion/turn configuration of every lab and test
+// TURN server: opts' realm and one static long-term credential, pion's own
+// logging off. The caller adds its sockets (PacketConnConfigs,
+// ListenerConfigs), usually with LoopbackRelay.
+func TURNServerConfig(opts TURNOptions) turn.ServerConfig {
+	key := turn.GenerateAuthKey(opts.Username, opts.Realm, opts.Password)
+	user := opts.Username
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelDisabled
+	return turn.ServerConfig{
+		Realm:         opts.Realm,
+		LoggerFactory: lf,
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			if ra.Username == user {
+				return user, key, true
+			}
+			return "", nil, false
+		},
+	}
+}
+
+// LoopbackRelay allocates relays on 127.0.0.1, so a relay can reach
+// loopback peers (pion's default permission handler admits them).
+func LoopbackRelay() turn.RelayAddressGenerator {
+	return &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}
+}
+
 // StartTURN starts a TURN server on 127.0.0.1 at a free UDP port.
 func StartTURN(opts TURNOptions) (*TURNServer, error) {
 	if opts.Realm == "" {
@@ -44,24 +72,9 @@ func StartTURN(opts TURNOptions) (*TURNServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab TURN listen: %w", err)
 	}
-	key := turn.GenerateAuthKey(opts.Username, opts.Realm, opts.Password)
-	user := opts.Username
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm: opts.Realm,
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			if ra.Username == user {
-				return user, key, true
-			}
-			return "", nil, false
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn: pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
-				RelayAddress: net.ParseIP("127.0.0.1"),
-				Address:      "127.0.0.1",
-			},
-		}},
-	})
+	cfg := TURNServerConfig(opts)
+	cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: LoopbackRelay()}}
+	srv, err := turn.NewServer(cfg)
 	if err != nil {
 		pc.Close()
 		return nil, fmt.Errorf("lab TURN: %w", err)

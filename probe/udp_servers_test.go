@@ -29,7 +29,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
-	"github.com/pion/logging"
+	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 )
@@ -68,27 +68,13 @@ func startUDPTestTURNWith(t *testing.T, user, pass string, perm turn.PermissionH
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := func() turn.RelayAddressGenerator {
-		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"}
+	cfg := lab.TURNServerConfig(lab.TURNOptions{Realm: udpTestRealm, Username: user, Password: pass})
+	cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: lab.LoopbackRelay(), PermissionHandler: perm}}
+	cfg.ListenerConfigs = []turn.ListenerConfig{
+		{Listener: tl, RelayAddressGenerator: lab.LoopbackRelay()},
+		{Listener: sl, RelayAddressGenerator: lab.LoopbackRelay()},
 	}
-	key := turn.GenerateAuthKey(user, udpTestRealm, pass)
-	lf := logging.NewDefaultLoggerFactory()
-	lf.DefaultLogLevel = logging.LogLevelDisabled
-	s, err := turn.NewServer(turn.ServerConfig{
-		Realm:         udpTestRealm,
-		LoggerFactory: lf,
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			if ra.Username == user {
-				return user, key, true
-			}
-			return "", nil, false
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen(), PermissionHandler: perm}},
-		ListenerConfigs: []turn.ListenerConfig{
-			{Listener: tl, RelayAddressGenerator: gen()},
-			{Listener: sl, RelayAddressGenerator: gen()},
-		},
-	})
+	s, err := turn.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

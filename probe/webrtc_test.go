@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
-	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 )
 
@@ -25,6 +24,22 @@ const (
 	testTURNSecret = "s3cret-relay-pass"
 	testRealm      = "example.org"
 )
+
+// testTURNConfig is the lab's TURN configuration with the tests' credential.
+func testTURNConfig() turn.ServerConfig {
+	return lab.TURNServerConfig(lab.TURNOptions{Realm: testRealm, Username: testTURNUser, Password: testTURNSecret})
+}
+
+// withSockets adds one socket (a turn.PacketConnConfig or turn.ListenerConfig) to c.
+func withSockets(c turn.ServerConfig, sock any) turn.ServerConfig {
+	switch s := sock.(type) {
+	case turn.PacketConnConfig:
+		c.PacketConnConfigs = append(c.PacketConnConfigs, s)
+	case turn.ListenerConfig:
+		c.ListenerConfigs = append(c.ListenerConfigs, s)
+	}
+	return c
+}
 
 // startRelayPionTURN runs a pion TURN server on 127.0.0.1:0 with one static
 // long-term credential; relays are on 127.0.0.1 (the default permission
@@ -35,20 +50,7 @@ func startRelayPionTURN(t testing.TB) (addr string, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm:         testRealm,
-		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			if ra.Username != testTURNUser {
-				return "", nil, false
-			}
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
-	})
+	srv, err := turn.NewServer(withSockets(testTURNConfig(), turn.PacketConnConfig{PacketConn: pc, RelayAddressGenerator: lab.LoopbackRelay()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,17 +321,7 @@ func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm:         testRealm,
-		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            &dropLarge{PacketConn: pc, limit: 400},
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
-	})
+	srv, err := turn.NewServer(withSockets(testTURNConfig(), turn.PacketConnConfig{PacketConn: &dropLarge{PacketConn: pc, limit: 400}, RelayAddressGenerator: lab.LoopbackRelay()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,20 +345,7 @@ func TestMediaRelayOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm:         testRealm,
-		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			if ra.Username != testTURNUser {
-				return "", nil, false
-			}
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
-		},
-		ListenerConfigs: []turn.ListenerConfig{{
-			Listener:              ln,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
-	})
+	srv, err := turn.NewServer(withSockets(testTURNConfig(), turn.ListenerConfig{Listener: ln, RelayAddressGenerator: lab.LoopbackRelay()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,17 +420,7 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm:         testRealm,
-		LoggerFactory: &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, testTURNSecret), true
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            &dropEveryNth{PacketConn: pc, n: 50},
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
-	})
+	srv, err := turn.NewServer(withSockets(testTURNConfig(), turn.PacketConnConfig{PacketConn: &dropEveryNth{PacketConn: pc, n: 50}, RelayAddressGenerator: lab.LoopbackRelay()}))
 	if err != nil {
 		t.Fatal(err)
 	}
