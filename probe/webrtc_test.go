@@ -432,7 +432,7 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	if loss < 0.01 || loss > 0.03 {
 		t.Fatalf("loss_ratio %v, want ~0.02", loss)
 	}
-	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "packet loss 2% is above the warn threshold 1%") {
+	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "packet loss") || !strings.Contains(r.Reason, "above the warn threshold 1% (profile connect; source: Twilio") {
 		t.Errorf("got %s/%q %q, want a loss warning", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {
