@@ -51,6 +51,7 @@ type checkFlags struct {
 	duration, timeout                                         time.Duration
 	capacity                                                  int
 	lab, noProgress, showIP                                   bool
+	saveHTML                                                  string
 	// rendered is set once a nagios report is written (see nagiosMode).
 	rendered bool
 }
@@ -71,6 +72,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "", "threshold profile: connect (default) or strict")
 	fs.BoolVar(&f.lab, "lab", false, "run against TURN, DNS and TLS servers started on loopback (self-test)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar on stderr")
+	fs.StringVar(&f.saveHTML, "save-html", "", "also write the HTML report of the same run to `FILE` (the screen keeps --format)")
 	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
 }
 
@@ -214,6 +216,13 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, report.Headline(rep))
 	} else if err := report.Render(stdout, f.format, rep, opts); err != nil {
 		return fail(stderr, "check", err)
+	}
+	if f.saveHTML != "" {
+		html := opts
+		html.Color = false
+		if err := writeFileAtomic(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
+			return fail(stderr, "check", &config.InputError{Msg: "--save-html: " + err.Error()})
+		}
 	}
 	if f.format == "nagios" {
 		f.rendered = true

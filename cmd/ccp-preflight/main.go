@@ -51,7 +51,8 @@ Examples:
   ccp-preflight check --lab                       # self-test against local servers
   ccp-preflight ranges lookup 15.193.6.10
 
-Run 'ccp-preflight COMMAND --help' for a command's flags.
+Run 'ccp-preflight COMMAND --help' for a command's flags. On Windows, a
+double-click asks for the region and instance, then runs the check.
 Exit codes: 0 ready, 1 a check failed, 2 usage or input error.
 `
 
@@ -62,6 +63,9 @@ func main() {
 // run is main without the process: testable end to end.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
+		if startedByDoubleClick() {
+			return runGuided(os.Stdin, stdout, stderr)
+		}
 		fmt.Fprint(stderr, usage)
 		return exitInput
 	}
