@@ -563,35 +563,19 @@ func (p *parser) entry(s *Set, list, prefixKey string, n int, v6 bool) error {
 				}
 				e.Prefix, havePrefix = pp, true
 			case "region":
-				vb, err := p.entryField(list, n, "region")
-				if err != nil {
+				if e.Region, err = p.nameField(list, n, "region", valOff); err != nil {
 					return err
 				}
-				v := p.internBytes(vb)
-				if !validName(v) {
-					return p.errAt(valOff, "%s[%d].region: invalid region name %q", list, n, v)
-				}
-				e.Region, haveRegion = v, true
+				haveRegion = true
 			case "service":
-				vb, err := p.entryField(list, n, "service")
-				if err != nil {
+				if e.Service, err = p.nameField(list, n, "service", valOff); err != nil {
 					return err
 				}
-				v := p.internBytes(vb)
-				if !validName(v) {
-					return p.errAt(valOff, "%s[%d].service: invalid service name %q", list, n, v)
-				}
-				e.Service, haveService = v, true
+				haveService = true
 			case "network_border_group":
-				vb, err := p.entryField(list, n, "network_border_group")
-				if err != nil {
+				if e.NetworkBorderGroup, err = p.nameField(list, n, "network_border_group", valOff); err != nil {
 					return err
 				}
-				v := p.internBytes(vb)
-				if !validName(v) {
-					return p.errAt(valOff, "%s[%d].network_border_group: invalid name %q", list, n, v)
-				}
-				e.NetworkBorderGroup = v
 			default:
 				if err := p.skip(1); err != nil {
 					return err
@@ -619,6 +603,20 @@ func (p *parser) entry(s *Set, list, prefixKey string, n int, v6 bool) error {
 // validName accepts the names AWS uses: letters, digits, '-' and '_'
 // (services are upper case, regions and border groups lower case, plus
 // "GLOBAL"); at most 64 bytes.
+// nameField reads the name-valued key of entry list[n] (region, service,
+// network_border_group), interned, and checks it is a valid name.
+func (p *parser) nameField(list string, n int, key string, valOff int) (string, error) {
+	vb, err := p.entryField(list, n, key)
+	if err != nil {
+		return "", err
+	}
+	v := p.internBytes(vb)
+	if !validName(v) {
+		return "", p.errAt(valOff, "%s[%d].%s: invalid %s name %q", list, n, key, key, v)
+	}
+	return v, nil
+}
+
 func validName(v string) bool {
 	if v == "" || len(v) > 64 {
 		return false
