@@ -164,6 +164,9 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
+	if cfg.Ranges != nil && cfg.Ranges.Note != "" {
+		fmt.Fprintf(stderr, "note: %s\n", cfg.Ranges.Note)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

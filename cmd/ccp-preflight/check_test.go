@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/ranges"
 )
 
 // jsonReport is the ccp-preflight/report/v1 document as a reader sees it.
@@ -270,5 +271,31 @@ func TestExplicitZeroIsRejected(t *testing.T) {
 		if msg := errb.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "--"+strings.TrimPrefix(args[2], "--")) {
 			t.Errorf("%v: stderr %q, want one line naming the flag", args, msg)
 		}
+	}
+}
+
+// TestCheckSaysWhenTheCacheIsBroken: a damaged cached ranges file is
+// passed over for the embedded copy, and the run says so on stderr.
+func TestCheckSaysWhenTheCacheIsBroken(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	if err := os.MkdirAll(filepath.Join(cache, "ccp-preflight"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "ccp-preflight", ranges.CacheFile), []byte(`{"syncToken":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	// Only ranges.freshness runs: no traffic at all.
+	args := []string{"check", "--region", "us-east-1", "--no-progress", "--skip", "dns,ranges.membership,tcp,tls,env,stun,turn,path,nat,media,capacity"}
+	code := run(args, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "note: ") || !strings.Contains(errb.String(), ranges.CacheFile) {
+		t.Errorf("stderr %q: want a note naming the broken cache", errb.String())
+	}
+	if !strings.Contains(out.String(), "the copy built into this program") {
+		t.Errorf("stdout %q: want the embedded copy in use", out.String())
 	}
 }
