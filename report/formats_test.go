@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
 func TestProm(t *testing.T) {
@@ -213,5 +214,30 @@ func TestNagios(t *testing.T) {
 	}
 	if l := NagiosUnknownLine("--region: unknown region \"xx\"\nmore"); l != `CCP-PREFLIGHT UNKNOWN - --region: unknown region "xx" more` {
 		t.Errorf("unknown line %q", l)
+	}
+}
+
+// TestNagiosPerfdataThresholds: with the run's thresholds in the report,
+// perfdata carries warn and crit ranges in the guidelines' format: "W"
+// alerts above W, "W:" below W (MOS), loss in percent.
+func TestNagiosPerfdataThresholds(t *testing.T) {
+	r := sampleReport()
+	th, _ := quality.Profile("connect")
+	r.Thresholds = ThresholdsOf(th)
+	var b strings.Builder
+	if err := Nagios(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, re := range []string{`rtt'=[0-9.]+ms;200;400;0;`, `loss'=[0-9.]+%;1;3;0;100`, `mos'=[0-9.]+;3.6:;3.1:;1;5`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("perfdata lacks %s:\n%s", re, out)
+		}
+	}
+	r.Thresholds = nil
+	b.Reset()
+	_ = Nagios(&b, r, Options{})
+	if !regexp.MustCompile(`rtt'=[0-9.]+ms;;;0;`).MatchString(b.String()) {
+		t.Errorf("without thresholds the ranges stay empty:\n%s", b.String())
 	}
 }

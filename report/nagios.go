@@ -98,10 +98,12 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 			if !ok || !finite(v) {
 				continue
 			}
+			scale := 1.0
 			if m.key == "loss_ratio" {
-				v *= 100
+				scale = 100
 			}
-			perf = append(perf, fmt.Sprintf("%s=%s%s;;;%s;%s", perfLabel(ch.ID+" "+ch.Target+" "+m.label), num(v), m.uom, m.min, m.max))
+			warn, crit := perfRanges(r.Thresholds, m.key, scale)
+			perf = append(perf, fmt.Sprintf("%s=%s%s;%s;%s;%s;%s", perfLabel(ch.ID+" "+ch.Target+" "+m.label), num(v*scale), m.uom, warn, crit, m.min, m.max))
 		}
 	}
 	if len(perf) > 0 {
@@ -109,6 +111,24 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// perfRanges are the perfdata warn and crit ranges of a metric from the
+// report's thresholds, in the perfdata unit (value × scale): "W" alerts
+// above W (RTT, jitter, loss), "W:" below W (MOS, higher is better), per the
+// Nagios plugin guidelines' range format. Empty when there are none.
+func perfRanges(t *Thresholds, metric string, scale float64) (warn, crit string) {
+	if t == nil {
+		return "", ""
+	}
+	l, ok := t.Limits[metric]
+	if !ok {
+		return "", ""
+	}
+	if metric == "mos" {
+		return num(l.Warn*scale) + ":", num(l.Fail*scale) + ":"
+	}
+	return num(l.Warn * scale), num(l.Fail * scale)
 }
 
 // perfCheck reports whether a check's metrics go into perfdata: the ones

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
 // Schema is the JSON report's schema id; bump it only with a breaking change.
@@ -27,6 +28,9 @@ type Report struct {
 	Ranges     RangesInfo     `json:"ranges"`
 	Verdict    probe.Status   `json:"verdict"`
 	Checks     []probe.Result `json:"checks"`
+	// Thresholds are the limits the media checks were graded against (nil
+	// when unknown, e.g. a report built by hand).
+	Thresholds *Thresholds `json:"thresholds,omitempty"`
 	// Interrupted is true when the run was cancelled (Ctrl-C) before the end.
 	Interrupted bool `json:"interrupted,omitempty"`
 }
@@ -36,6 +40,23 @@ type RangesInfo struct {
 	Source     string `json:"source"`
 	CreateDate string `json:"create_date"`
 	SyncToken  string `json:"sync_token"`
+}
+
+// Thresholds are a profile's limits as reported: metric name (rtt_ms,
+// jitter_ms, loss_ratio, mos) to its warn and fail bounds and their source.
+type Thresholds struct {
+	Profile string                   `json:"profile"`
+	Limits  map[string]quality.Limit `json:"limits"`
+	Sources map[string]string        `json:"sources,omitempty"`
+}
+
+// ThresholdsOf is the report form of a quality profile.
+func ThresholdsOf(t quality.Thresholds) *Thresholds {
+	return &Thresholds{
+		Profile: t.Profile,
+		Limits:  map[string]quality.Limit{"rtt_ms": t.RTTMS, "jitter_ms": t.JitterMS, "loss_ratio": t.LossRatio, "mos": t.MOS},
+		Sources: t.Sources,
+	}
 }
 
 // Options change how a report renders.

@@ -201,6 +201,7 @@ func runReport(ctx context.Context, cfg *config.Config, progress func(done, tota
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 		Region:     cfg.Region, Instance: cfg.Instance, Checks: results, Verdict: probe.Verdict(results),
 		Interrupted: context.Cause(ctx) == context.Canceled,
+		Thresholds:  report.ThresholdsOf(cfg.Thresholds),
 	}
 	if cfg.Ranges != nil {
 		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}
