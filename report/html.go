@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
 // HTML writes the report as one self-contained page (inline CSS and SVG, no
@@ -70,6 +71,22 @@ type htmlChart struct {
 	Dots                               []htmlPoint
 	Bars                               []htmlBar
 	Empty                              bool
+	// Max is the value at the top of the plot; Limits are threshold lines.
+	Max    float64
+	Limits []htmlTick
+}
+
+// addLimits adds l's warn and fail bounds (× scale, in the chart's unit)
+// as threshold lines, where they fall inside the plotted range.
+func (ch *htmlChart) addLimits(l quality.Limit, scale float64) {
+	for _, x := range []struct {
+		name string
+		v    float64
+	}{{"warn", l.Warn * scale}, {"fail", l.Fail * scale}} {
+		if x.v > 0 && x.v <= ch.Max {
+			ch.Limits = append(ch.Limits, htmlTick{Pos: round2(ch.PlotBt - x.v/ch.Max*ch.PlotH), Label: x.name + " " + fmtTick(x.v)})
+		}
+	}
 }
 
 type htmlTick struct {
@@ -132,7 +149,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 	}
 	for _, c := range r.Checks {
 		if c.ID == "media.quality" && len(c.Series) > 0 {
-			p.Charts = append(p.Charts, chartSet(c, mask))
+			p.Charts = append(p.Charts, chartSet(c, r.Thresholds, mask))
 		}
 	}
 	if ips := publicIPs(r); len(ips) > 0 {
@@ -221,7 +238,10 @@ const (
 	chartL, chartR, chartT, chartB float64 = 44, 10, 20, 22
 )
 
-func chartSet(c probe.Result, mask func(string) string) htmlChartSet {
+// chartSet draws a media result's per-second series: RTT, jitter and
+// loss, each with the run's warn and fail thresholds (th may be nil) as
+// dashed lines where they fall inside the plotted range.
+func chartSet(c probe.Result, th *Thresholds, mask func(string) string) htmlChartSet {
 	set := htmlChartSet{Target: mask(c.Target), Summary: metricsLine(c.Metrics)}
 	get := func(f func(probe.Sample) float64) []htmlPoint {
 		var ps []htmlPoint
@@ -233,11 +253,15 @@ func chartSet(c probe.Result, mask func(string) string) htmlChartSet {
 		}
 		return ps
 	}
-	set.Charts = append(set.Charts,
-		lineChart("Round-trip time", "ms", "#2563eb", get(func(s probe.Sample) float64 { return s.RTTMS }), 1),
-		lineChart("Jitter", "ms", "#7c3aed", get(func(s probe.Sample) float64 { return s.JitterMS }), 1),
-		barChart("Packet loss", "%", "#dc2626", get(func(s probe.Sample) float64 { return s.LossRatio * 100 }), 1),
-	)
+	rtt := lineChart("Round-trip time", "ms", "#2563eb", get(func(s probe.Sample) float64 { return s.RTTMS }), 1)
+	jit := lineChart("Jitter", "ms", "#7c3aed", get(func(s probe.Sample) float64 { return s.JitterMS }), 1)
+	loss := barChart("Packet loss", "%", "#dc2626", get(func(s probe.Sample) float64 { return s.LossRatio * 100 }), 1)
+	if th != nil {
+		rtt.addLimits(th.Limits["rtt_ms"], 1)
+		jit.addLimits(th.Limits["jitter_ms"], 1)
+		loss.addLimits(th.Limits["loss_ratio"], 100)
+	}
+	set.Charts = append(set.Charts, rtt, jit, loss)
 	return set
 }
 
@@ -273,6 +297,7 @@ func chartFrame(title, unit, color string, ps []htmlPoint, minTop float64) (html
 		sum += p.Y
 	}
 	top := niceMax(maxV*1.1, minTop)
+	ch.Max = top
 	if maxT <= 0 {
 		maxT = 1
 	}
@@ -430,6 +455,7 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 {{if .Points}}<polyline fill="none" stroke="{{.Color}}" stroke-width="1.8" stroke-linejoin="round" points="{{.Points}}"/>{{end}}
 {{range .Dots}}<circle cx="{{.X}}" cy="{{.Y}}" r="2" fill="{{$c.Color}}"/>{{end}}
 {{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{$c.Color}}"/>{{end}}
+{{range .Limits}}<line class="limit" x1="{{$c.Left}}" x2="{{$c.PlotRight}}" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#b45309" stroke-dasharray="4 3"/><text x="{{$c.PlotRight}}" y="{{.Pos}}" dy="-3" text-anchor="end" fill="#b45309" stroke="#fff" stroke-width="3" paint-order="stroke">{{.Label}}</text>{{end}}
 </svg>
 <figcaption>{{.Caption}}</figcaption>
 </figure>

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
 func TestHTMLContent(t *testing.T) {
@@ -155,4 +157,25 @@ func sizeOf(fi os.FileInfo) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// TestHTMLChartsDrawThresholds: with the run's thresholds, a chart whose
+// values come near a limit draws it as a labelled line; without them, none.
+func TestHTMLChartsDrawThresholds(t *testing.T) {
+	r := sampleReport()
+	th, _ := quality.Profile("connect")
+	r.Thresholds = ThresholdsOf(th)
+	var b strings.Builder
+	if err := HTML(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `class="limit"`) || !strings.Contains(b.String(), ">warn 30<") {
+		t.Errorf("no jitter warn line at 30 ms in the charts")
+	}
+	r.Thresholds = nil
+	b.Reset()
+	_ = HTML(&b, r, Options{})
+	if strings.Contains(b.String(), `class="limit"`) {
+		t.Errorf("threshold lines drawn without thresholds")
+	}
 }
