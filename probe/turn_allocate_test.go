@@ -104,7 +104,7 @@ func TestTURNAllocateNetworkFailures(t *testing.T) {
 		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), "connect",
 			[]string{"TCP", "refused"}, []string{"allow outbound TCP", "TURN over TCP"}, time.Second},
 		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), "tls",
-			[]string{"TLS handshake", `issued by "CN=preflight test TURN"`, "does not trust"}, []string{"TLS inspection"}, time.Second},
+			[]string{"TLS handshake", `issued by "CN=preflight test TURN,`, "does not trust"}, []string{"TLS inspection"}, time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -409,8 +409,12 @@ func (p *parser) parse(s *Set) error {
 					return p.errAt(valOff, "%v", err)
 				}
 				s.CreateDate = t
-			case "prefixes":
-				if err := dup(&seenV4); err != nil {
+			case "prefixes", "ipv6_prefixes":
+				v6, seen, prefixKey := false, &seenV4, "ip_prefix"
+				if key == "ipv6_prefixes" {
+					v6, seen, prefixKey = true, &seenV6, "ipv6_prefix"
+				}
+				if err := dup(seen); err != nil {
 					return err
 				}
 				if p.headerOnly {
@@ -419,20 +423,7 @@ func (p *parser) parse(s *Set) error {
 					}
 					break
 				}
-				if err := p.entries(s, "prefixes", "ip_prefix", false); err != nil {
-					return err
-				}
-			case "ipv6_prefixes":
-				if err := dup(&seenV6); err != nil {
-					return err
-				}
-				if p.headerOnly {
-					if err := p.skip(0); err != nil {
-						return err
-					}
-					break
-				}
-				if err := p.entries(s, "ipv6_prefixes", "ipv6_prefix", true); err != nil {
+				if err := p.entries(s, key, prefixKey, v6); err != nil {
 					return err
 				}
 			default:
