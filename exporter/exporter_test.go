@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
 	"github.com/ccp-preflight/ccp-preflight/report"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 const turn = "TurnNlb-d76454ac48d20c1e.elb.us-east-1.amazonaws.com:3478"
@@ -28,15 +28,15 @@ func fakeReport(n int) *report.Report {
 		Schema: report.Schema, Version: "v9.9.9", StartedAt: time.Date(2026, 11, 24, 21, 0, n, 0, time.UTC), DurationMS: 6200,
 		Region: "us-east-1", Instance: "acme",
 		Ranges: report.RangesInfo{Source: "embedded", CreateDate: "2026-11-02T18:13:05Z"},
-		Checks: []probe.Result{
-			{ID: "stun.binding", Target: turn, Status: probe.Fail, Phase: "read", Reason: "no answer on UDP 3478",
+		Checks: []result.Result{
+			{ID: "stun.binding", Target: turn, Status: result.Fail, Phase: "read", Reason: "no answer on UDP 3478",
 				Remedy: "allow outbound UDP 3478 to TurnNlb-d76454ac48d20c1e.elb.us-east-1.amazonaws.com", Details: map[string]string{"mapped_address": "198.51.100.23:40000"}},
-			{ID: "media.quality", Target: turn, Status: probe.Pass, DurationMS: 5000,
+			{ID: "media.quality", Target: turn, Status: result.Pass, DurationMS: 5000,
 				Metrics: map[string]float64{"rtt_ms": 31.5, "jitter_ms": 4.25, "loss_ratio": 0.002, "mos": 4.31},
-				Series:  []probe.Sample{{T: 1, RTTMS: 30, JitterMS: 4, Sent: 50, Received: 50}, {T: 2, RTTMS: 33, JitterMS: 4.5, LossRatio: 0.02, Sent: 50, Received: 49}}},
+				Series:  []result.Sample{{T: 1, RTTMS: 30, JitterMS: 4, Sent: 50, Received: 50}, {T: 2, RTTMS: 33, JitterMS: 4.5, LossRatio: 0.02, Sent: 50, Received: 49}}},
 		},
 	}
-	r.Verdict = probe.Verdict(r.Checks)
+	r.Verdict = result.Verdict(r.Checks)
 	return r
 }
 
@@ -113,7 +113,7 @@ func TestHandlerBeforeAndAfterARun(t *testing.T) {
 
 	code, hdr, body = get(t, h, "GET", "/report")
 	var back report.Report
-	if code != 200 || json.Unmarshal([]byte(body), &back) != nil || back.Verdict != probe.Fail || back.Checks[0].Remedy == "" {
+	if code != 200 || json.Unmarshal([]byte(body), &back) != nil || back.Verdict != result.Fail || back.Checks[0].Remedy == "" {
 		t.Errorf("/report: %d %q", code, body)
 	}
 	if !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"sort"
 	"strings"
@@ -72,7 +73,7 @@ func capacityBudget(c *config.Config) time.Duration {
 }
 
 var capacityStreams = Probe{
-	ID:     "capacity.streams",
+	Kind:   result.Kind{ID: "capacity.streams", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}, Site: true},
 	Budget: capacityBudget,
 	Targets: func(c *config.Config) []Target {
 		if c.Capacity <= 0 || len(c.TURN) == 0 {
@@ -99,7 +100,7 @@ type capacityStep struct {
 	remapped     int           // streams whose mapping changed mid-step
 	sendErr      error
 	verdicts     []quality.Verdict
-	level        quality.Level
+	level        result.Status
 }
 
 func runCapacity(ctx context.Context, env *Env, _ Target) Result {
@@ -152,7 +153,7 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 			s, err := newStream(dst, count, mediaInterval)
 			if err != nil {
 				// Out of local sockets/ports: that is a capacity finding too.
-				last = capacityStep{streams: k, sendErr: err, level: quality.LevelFail}
+				last = capacityStep{streams: k, sendErr: err, level: result.Fail}
 				breach = &last
 				break
 			}
@@ -171,7 +172,7 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 		if ctx.Err() != nil {
 			break
 		}
-		if last.level != quality.LevelPass {
+		if last.level != result.Pass {
 			breach = &last
 			break
 		}
@@ -261,7 +262,7 @@ func judgeStep(cfg *config.Config, streams []*stream) capacityStep {
 	}
 	st.level, _ = quality.Worst(st.verdicts)
 	if st.silent+st.sharedMapped+st.remapped > 0 || st.sendErr != nil {
-		st.level = quality.LevelFail
+		st.level = result.Fail
 	}
 	return st
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"sync"
 	"syscall"
 
@@ -27,7 +28,7 @@ const stunOverhead = 20 + 4 + 8
 // small: this proves the upstream direction; media.relay's DTLS handshake
 // proves large datagrams downstream.
 var pathLargeDatagram = Probe{
-	ID:      "path.large-datagram",
+	Kind:    result.Kind{ID: "path.large-datagram", Layer: result.LayerMedia},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runLargeDatagram,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -33,11 +34,11 @@ const (
 
 // Dial phases, as reported in Result.Phase.
 const (
-	PhaseResolve = "resolve" // DNS lookup of the endpoint
-	PhaseConnect = "connect" // TCP connection to the endpoint
-	PhaseProxy   = "proxy"   // TCP to the proxy, or its answer to CONNECT
-	PhaseTLS     = "tls"     // TLS handshake
-	PhaseVerify  = "verify"  // certificate chain and name check
+	PhaseResolve = result.PhaseResolve // DNS lookup of the endpoint
+	PhaseConnect = result.PhaseConnect // TCP connection to the endpoint
+	PhaseProxy   = result.PhaseProxy   // TCP to the proxy, or its answer to CONNECT
+	PhaseTLS     = result.PhaseTLS     // TLS handshake
+	PhaseVerify  = result.PhaseVerify  // certificate chain and name check
 )
 
 // proxyChoice is the proxy a connection to an endpoint would use.

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net/netip"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ const dnsBudget = resolveTimeout + 200*time.Millisecond
 // as split-horizon DNS or a hijack (loopback is expected in lab mode).
 // The answers are shared with every other probe through env.DNS.
 var dnsResolve = Probe{
-	ID:      "dns.resolve",
+	Kind:    result.Kind{ID: "dns.resolve", Layer: result.LayerDNS},
 	Budget:  capped(dnsBudget),
 	Targets: allTargets,
 	Run:     runDNS,

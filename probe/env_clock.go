@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 // the configured or environment proxy). Sign-in breaks when the clock is
 // off by more than 10 s (the CCP Log Parser flags skew above 10 s).
 var envClock = Probe{
-	ID:      "env.clock",
+	Kind:    result.Kind{ID: "env.clock", Layer: result.LayerComputer},
 	Budget:  timeout,
 	Targets: oneTarget("clock"),
 	Why:     func(*config.Config) string { return "no HTTPS endpoint to read the time from" },

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
 )
@@ -18,7 +19,7 @@ const proxyBudget = 200 * time.Millisecond
 // Signaling names through a proxy warn: AWS notes that a proxy's WebSocket
 // handling may break the CCP.
 var envProxy = Probe{
-	ID:      "env.proxy",
+	Kind:    result.Kind{ID: "env.proxy", Layer: result.LayerComputer},
 	Budget:  capped(proxyBudget),
 	Targets: httpsTargets,
 	Run:     runProxy,

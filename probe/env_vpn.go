@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"runtime"
@@ -17,7 +18,7 @@ import (
 // through the VPN: extra delay and jitter, and VPN gateways often drop or
 // throttle UDP. The remedy is split tunnelling for UDP 3478.
 var envVPN = Probe{
-	ID:      "env.vpn",
+	Kind:    result.Kind{ID: "env.vpn", Layer: result.LayerComputer},
 	Budget:  timeout, // a route lookup is instant; the budget is for the shared DNS answer
 	Targets: turnTargets,
 	Run:     runEnvVPN,

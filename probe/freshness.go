@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/ranges"
@@ -24,7 +25,7 @@ const futureSlack = 24 * time.Hour
 // network's, so it must not turn the network's verdict into "not ready";
 // `--fail-on warn` makes it fail the run for those who want that.
 var rangesFreshness = Probe{
-	ID:      "ranges.freshness",
+	Kind:    result.Kind{ID: "ranges.freshness", Layer: result.LayerRanges},
 	Budget:  fixed(freshnessBudget),
 	Targets: oneTarget("ranges"),
 	Run: func(ctx context.Context, env *Env, t Target) Result {

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"sort"
@@ -27,7 +28,7 @@ func mediaBudget(c *config.Config) time.Duration {
 }
 
 var mediaQuality = Probe{
-	ID:      "media.quality",
+	Kind:    result.Kind{ID: "media.quality", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio", "mos"}, Chart: true},
 	Budget:  mediaBudget,
 	Targets: turnTargets,
 	Run:     runMediaQuality,

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"sort"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ const membershipBudget = resolveTimeout + 200*time.Millisecond
 // but not in the service's means an IP allowlist built from Option 2 would
 // miss it. Every result names the ranges data used.
 var rangesMembership = Probe{
-	ID:      "ranges.membership",
+	Kind:    result.Kind{ID: "ranges.membership", Layer: result.LayerRanges},
 	Budget:  capped(membershipBudget),
 	Targets: allTargets,
 	Run:     runMembership,

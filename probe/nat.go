@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // endpoint-independent mapping; a different one is address-dependent
 // ("symmetric") NAT. It needs two TURN servers.
 var natMapping = Probe{
-	ID:      "nat.mapping",
+	Kind:    result.Kind{ID: "nat.mapping", Layer: result.LayerMedia},
 	Budget:  udpBudget,
 	Targets: natTargets,
 	Why: func(c *config.Config) string {

@@ -1,94 +1,39 @@
-// Package probe runs the network checks of a preflight: one file per probe
-// kind, each returning Results, all run concurrently under one deadline by
-// Run (runner.go). A network failure is a Result with status fail and a
-// reason, never a Go error; errors are for misuse (bad configuration).
+// Package probe runs the network checks of a preflight, all concurrently
+// under one deadline (Run, runner.go). A network failure is a Result with
+// status fail, the phase that broke and a reason, never a Go error; errors
+// are for misuse (bad configuration).
+//
+// One check, one file: the check with id "a.b-c" is declared and run in
+// a_b_c.go (path.large-datagram in path_large_datagram.go), its test in
+// a_b_c_test.go; a check too large for one file (media.relay) keeps its
+// declaration and run there and splits the rest into media_relay_*.go.
+// Helpers that several checks share live in files named for what they
+// share (udp.go, dial.go, budget.go, remedy.go). A new check is its file,
+// its test, one line in Registry (registry.go) and its docs/CHECKS.md entry.
+//
+// The result contract itself (Result, Status, phases, Kind) lives in the
+// leaf package result; the names here are aliases so probe code reads short.
 package probe
 
-// Status is a check's verdict. The zero value is not a valid status.
-type Status string
+import "github.com/ccp-preflight/ccp-preflight/result"
 
-// The four statuses, ordered by severity in Severity.
-const (
-	Pass Status = "pass"
-	Warn Status = "warn"
-	Fail Status = "fail"
-	Skip Status = "skip"
+// Aliases of the result contract.
+type (
+	// Status is result.Status.
+	Status = result.Status
+	// Result is result.Result.
+	Result = result.Result
+	// Sample is result.Sample.
+	Sample = result.Sample
 )
 
-// Severity orders statuses for verdicts: skip and pass < warn < fail.
-func (s Status) Severity() int {
-	switch s {
-	case Warn:
-		return 2
-	case Fail:
-		return 3
-	case Pass:
-		return 1
-	}
-	return 0
-}
+// The statuses (result.Pass …).
+const (
+	Pass = result.Pass
+	Warn = result.Warn
+	Fail = result.Fail
+	Skip = result.Skip
+)
 
-// Result is one check against one target, the unit of every report.
-// Field names and JSON tags are the ccp-preflight/report/v1 contract.
-type Result struct {
-	// ID is the stable check id, e.g. "stun.binding".
-	ID string `json:"id"`
-	// Target is what was checked as the user names it ("host:port", a name).
-	Target string `json:"target"`
-	// Address is the resolved address actually used, when there is one.
-	Address string `json:"address,omitempty"`
-	Status  Status `json:"status"`
-	// Phase names the step that broke ("resolve", "connect", "tls", "read"…);
-	// empty when the check passed.
-	Phase string `json:"phase"`
-	// Reason says in plain words what was found; Remedy what to change.
-	Reason string `json:"reason"`
-	Remedy string `json:"remedy"`
-	// DurationMS is the wall time the check took, in milliseconds.
-	DurationMS float64 `json:"duration_ms"`
-	// Metrics are numbers with SI-suffixed names: rtt_ms, jitter_ms, loss_ratio, mos.
-	Metrics map[string]float64 `json:"metrics,omitempty"`
-	// Details are facts as text: mapped address, TLS issuer, interface name.
-	Details map[string]string `json:"details,omitempty"`
-	// Series is a per-second time series of a media measurement (may be nil).
-	Series []Sample `json:"series,omitempty"`
-}
-
-// Sample is one second of a media measurement.
-type Sample struct {
-	// T is seconds since the measurement started.
-	T         float64 `json:"t"`
-	RTTMS     float64 `json:"rtt_ms"`
-	JitterMS  float64 `json:"jitter_ms"`
-	LossRatio float64 `json:"loss_ratio"`
-	Sent      int     `json:"sent"`
-	Received  int     `json:"received"`
-}
-
-// SetMetric records a metric, allocating the map on first use.
-func (r *Result) SetMetric(name string, v float64) {
-	if r.Metrics == nil {
-		r.Metrics = map[string]float64{}
-	}
-	r.Metrics[name] = v
-}
-
-// SetDetail records a textual fact, allocating the map on first use.
-func (r *Result) SetDetail(name, v string) {
-	if r.Details == nil {
-		r.Details = map[string]string{}
-	}
-	r.Details[name] = v
-}
-
-// Verdict is the worst status among results: fail if any failed, else warn
-// if any warned, else pass (skips alone count as pass).
-func Verdict(results []Result) Status {
-	v := Pass
-	for _, r := range results {
-		if r.Status.Severity() > v.Severity() {
-			v = r.Status
-		}
-	}
-	return v
-}
+// Verdict is result.Verdict.
+func Verdict(results []Result) Status { return result.Verdict(results) }

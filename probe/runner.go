@@ -3,12 +3,14 @@ package probe
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Target is one thing a probe checks: an endpoint, and for credentialed
@@ -25,8 +27,9 @@ type Target struct {
 // Probe is one kind of check. Run must return by the time ctx ends and
 // must report network failures as Results, never panic.
 type Probe struct {
-	// ID is the stable check id (DESIGN.md "Checks").
-	ID string
+	// Kind is the check's id and what renderers need to know of it (its
+	// report layer, perfdata, chart); Registry declares it to package result.
+	result.Kind
 	// Budget is the probe's own timeout for one target, inside the run's
 	// deadline; it may depend on the config (media runs for --duration).
 	Budget func(*config.Config) time.Duration
@@ -154,7 +157,7 @@ func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			r = Result{Status: Fail, Phase: "internal", Reason: fmt.Sprintf("probe %s crashed: %v (a bug: please report it)", p.ID, v)}
+			r = Result{Status: Fail, Phase: result.PhaseInternal, Reason: fmt.Sprintf("probe %s crashed: %v (a bug: please report it)", p.ID, v)}
 		}
 		r.ID = p.ID
 		if r.Target == "" {
@@ -171,23 +174,30 @@ func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {
 }
 
 // Registry returns every probe in report order.
-func Registry() []Probe {
-	return []Probe{
-		rangesFreshness,
-		dnsResolve,
-		rangesMembership,
-		tcpConnect,
-		tlsHandshake,
-		envProxy,
-		envVPN,
-		envClock,
-		stunBinding,
-		turnAuthChallenge,
-		turnAllocate,
-		pathLargeDatagram,
-		natMapping,
-		mediaQuality,
-		mediaRelay,
-		capacityStreams,
+func Registry() []Probe { return slices.Clone(registry) }
+
+func init() {
+	for _, p := range registry {
+		result.Declare(p.Kind)
 	}
+}
+
+// registry is every probe in report order: adding a check is one line here.
+var registry = []Probe{
+	rangesFreshness,
+	dnsResolve,
+	rangesMembership,
+	tcpConnect,
+	tlsHandshake,
+	envProxy,
+	envVPN,
+	envClock,
+	stunBinding,
+	turnAuthChallenge,
+	turnAllocate,
+	pathLargeDatagram,
+	natMapping,
+	mediaQuality,
+	mediaRelay,
+	capacityStreams,
 }

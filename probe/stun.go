@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net/netip"
 	"time"
 
@@ -32,7 +33,7 @@ func udpBudget(c *config.Config) time.Duration {
 // stunBinding proves two-way UDP to each TURN server (port 3478) with a
 // STUN Binding request, and reports the public (mapped) address and RTT.
 var stunBinding = Probe{
-	ID:      "stun.binding",
+	Kind:    result.Kind{ID: "stun.binding", Layer: result.LayerMedia, Perfdata: []string{"rtt_ms"}},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runSTUNBinding,

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -19,7 +20,7 @@ const tcpBudget = resolveTimeout + connectTimeout + 200*time.Millisecond
 // drop), unreachable (no route) and permission (a local firewall) are told
 // apart because the remedy differs.
 var tcpConnect = Probe{
-	ID:      "tcp.connect",
+	Kind:    result.Kind{ID: "tcp.connect", Layer: result.LayerWeb},
 	Budget:  capped(tcpBudget),
 	Targets: httpsTargets,
 	Run:     runTCP,

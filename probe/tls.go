@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ const (
 // names the host. An untrusted issuer, or a trusted one AWS does not use,
 // is reported as likely TLS inspection, naming the issuer.
 var tlsHandshake = Probe{
-	ID:      "tls.handshake",
+	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb},
 	Budget:  capped(tlsBudget),
 	Targets: httpsTargets,
 	Run:     runTLS,

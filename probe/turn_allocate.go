@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"strings"
@@ -42,7 +43,7 @@ const turnDataInterval = 100 * time.Millisecond
 // data through the relay and back: from the allocation to a second UDP
 // socket of ours (the peer), which echoes it back through the relay.
 var turnAllocate = Probe{
-	ID: "turn.allocate",
+	Kind: result.Kind{ID: "turn.allocate", Layer: result.LayerMedia},
 	Budget: func(c *config.Config) time.Duration {
 		if c != nil && c.Timeout > 0 && c.Timeout < turnAllocateBudget {
 			return c.Timeout

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
 )
@@ -12,7 +13,7 @@ import (
 // that proves the TURN service itself (not only STUN) and two-way UDP,
 // without needing credentials.
 var turnAuthChallenge = Probe{
-	ID:      "turn.auth-challenge",
+	Kind:    result.Kind{ID: "turn.auth-challenge", Layer: result.LayerMedia},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runTURNAuthChallenge,

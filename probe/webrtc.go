@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"io"
 	"math"
 	"net/netip"
@@ -66,7 +67,7 @@ const (
 const relayWhy = "no TURN credentials given (--ice-servers FILE or $" + config.EnvICEServersFile + ")"
 
 var mediaRelay = Probe{
-	ID:      "media.relay",
+	Kind:    result.Kind{ID: "media.relay", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}},
 	Budget:  relayBudget,
 	Targets: relayTargets,
 	Why:     func(*config.Config) string { return relayWhy },
@@ -920,7 +921,7 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 
 // gradeRelay judges the relayed call's rtt_ms, jitter_ms and loss_ratio
 // against the profile, each breach naming its threshold and source.
-func gradeRelay(th quality.Thresholds, m map[string]float64) (quality.Level, string) {
+func gradeRelay(th quality.Thresholds, m map[string]float64) (result.Status, string) {
 	var vs []quality.Verdict
 	for _, k := range []struct{ metric, what string }{
 		{"rtt_ms", "round trip"}, {"jitter_ms", "jitter"}, {"loss_ratio", "packet loss"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"runtime"
@@ -284,11 +285,11 @@ func TestRTTFromReport(t *testing.T) {
 func TestGradeRelay(t *testing.T) {
 	th, _ := quality.Profile("connect")
 	lvl, why := gradeRelay(th, map[string]float64{"rtt_ms": 20, "jitter_ms": 5, "loss_ratio": 0})
-	if lvl != quality.LevelPass || why != "" {
+	if lvl != result.Pass || why != "" {
 		t.Fatalf("%s %q", lvl, why)
 	}
 	lvl, why = gradeRelay(th, map[string]float64{"rtt_ms": 250, "jitter_ms": 5, "loss_ratio": 0.05})
-	if lvl != quality.LevelFail {
+	if lvl != result.Fail {
 		t.Fatalf("%s %q", lvl, why)
 	}
 	for _, want := range []string{"packet loss 5% is above the fail threshold 3%", "Twilio", "round trip 250 ms is above the warn threshold 200 ms", "AWS"} {

@@ -2,35 +2,18 @@ package quality
 
 import (
 	"fmt"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 )
 
-// Level is a graded outcome. Its values are the report's status strings,
-// so a probe converts with probe.Status(level).
-type Level string
-
-// The levels, in increasing severity.
-const (
-	LevelPass Level = "pass"
-	LevelWarn Level = "warn"
-	LevelFail Level = "fail"
-)
-
-func (l Level) rank() int {
-	switch l {
-	case LevelWarn:
-		return 1
-	case LevelFail:
-		return 2
-	}
-	return 0
-}
+// Verdict grades with result.Status: a metric's grade is a check's status,
+// one type for both (pass, warn or fail; never skip).
 
 // Verdict is one metric graded against its threshold. Reason is empty on
 // pass; on warn or fail it names the measured value, the threshold crossed
 // and the threshold's published source.
 type Verdict struct {
-	Level  Level
+	Level  result.Status
 	Metric string
 	Value  float64
 	Reason string
@@ -51,7 +34,7 @@ const (
 // against the profile. what describes the value in the reason ("mean
 // RTT", "loss in the worst 15 s window"). An unknown metric passes.
 func (t Thresholds) Judge(metric string, value float64, what string) Verdict {
-	v := Verdict{Level: LevelPass, Metric: metric, Value: value}
+	v := Verdict{Level: result.Pass, Metric: metric, Value: value}
 	var l Limit
 	higherIsBetter := false
 	switch metric {
@@ -69,9 +52,9 @@ func (t Thresholds) Judge(metric string, value float64, what string) Verdict {
 	bound, word := 0.0, ""
 	switch {
 	case !higherIsBetter && value > l.Fail, higherIsBetter && value < l.Fail:
-		v.Level, bound = LevelFail, l.Fail
+		v.Level, bound = result.Fail, l.Fail
 	case !higherIsBetter && value > l.Warn, higherIsBetter && value < l.Warn:
-		v.Level, bound = LevelWarn, l.Warn
+		v.Level, bound = result.Warn, l.Warn
 	default:
 		return v
 	}
@@ -87,7 +70,7 @@ func (t Thresholds) Judge(metric string, value float64, what string) Verdict {
 // JudgeExtra grades the Microsoft-only measures: burst_loss_ratio and
 // reorder_ratio (warn only).
 func JudgeExtra(metric string, value float64) Verdict {
-	v := Verdict{Level: LevelPass, Metric: metric, Value: value}
+	v := Verdict{Level: result.Pass, Metric: metric, Value: value}
 	var bound float64
 	var src, what string
 	switch metric {
@@ -99,7 +82,7 @@ func JudgeExtra(metric string, value float64) Verdict {
 		return v
 	}
 	if value > bound {
-		v.Level = LevelWarn
+		v.Level = result.Warn
 		v.Reason = fmt.Sprintf("%s %s is above the warn threshold %s (source: %s)",
 			what, Format("loss_ratio", value), Format("loss_ratio", bound), src)
 	}
@@ -130,7 +113,7 @@ func (t Thresholds) JudgeStream(s Stats) []Verdict {
 	}
 	// Stable sort by severity, worst first.
 	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && vs[j].Level.rank() > vs[j-1].Level.rank(); j-- {
+		for j := i; j > 0 && vs[j].Level.Severity() > vs[j-1].Level.Severity(); j-- {
 			vs[j], vs[j-1] = vs[j-1], vs[j]
 		}
 	}
@@ -139,16 +122,16 @@ func (t Thresholds) JudgeStream(s Stats) []Verdict {
 
 // Worst returns the most severe verdict (the first on a tie), and a
 // reason joining every non-pass reason.
-func Worst(vs []Verdict) (Level, string) {
-	lvl := LevelPass
+func Worst(vs []Verdict) (result.Status, string) {
+	lvl := result.Pass
 	var reasons []string
 	for _, v := range vs {
-		if v.Level.rank() > lvl.rank() {
+		if v.Level.Severity() > lvl.Severity() {
 			lvl = v.Level
 		}
 	}
 	for _, v := range vs {
-		if v.Level != LevelPass {
+		if v.Level != result.Pass {
 			reasons = append(reasons, v.Reason)
 		}
 	}

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +15,18 @@ func TestJudge(t *testing.T) {
 	cases := []struct {
 		metric string
 		v      float64
-		want   Level
+		want   result.Status
 		reason []string
 	}{
-		{"rtt_ms", 150, LevelPass, nil},
-		{"rtt_ms", 250, LevelWarn, []string{"250 ms", "above the warn threshold 200 ms", "AWS CCP connectivity tool"}},
-		{"rtt_ms", 401, LevelFail, []string{"above the fail threshold 400 ms"}},
-		{"loss_ratio", 0.02, LevelWarn, []string{"2%", "warn threshold 1%", "Twilio"}},
-		{"loss_ratio", 0.031, LevelFail, []string{"3.1%", "fail threshold 3%"}},
-		{"mos", 3.5, LevelWarn, []string{"3.50", "below the warn threshold 3.60", "G.107"}},
-		{"mos", 3.0, LevelFail, []string{"below the fail threshold 3.10"}},
-		{"mos", 4.2, LevelPass, nil},
-		{"jitter_ms", 30, LevelPass, nil}, // at the bound passes: "> 30 ms" warns
+		{"rtt_ms", 150, result.Pass, nil},
+		{"rtt_ms", 250, result.Warn, []string{"250 ms", "above the warn threshold 200 ms", "AWS CCP connectivity tool"}},
+		{"rtt_ms", 401, result.Fail, []string{"above the fail threshold 400 ms"}},
+		{"loss_ratio", 0.02, result.Warn, []string{"2%", "warn threshold 1%", "Twilio"}},
+		{"loss_ratio", 0.031, result.Fail, []string{"3.1%", "fail threshold 3%"}},
+		{"mos", 3.5, result.Warn, []string{"3.50", "below the warn threshold 3.60", "G.107"}},
+		{"mos", 3.0, result.Fail, []string{"below the fail threshold 3.10"}},
+		{"mos", 4.2, result.Pass, nil},
+		{"jitter_ms", 30, result.Pass, nil}, // at the bound passes: "> 30 ms" warns
 	}
 	for _, k := range cases {
 		v := c.Judge(k.metric, k.v, "x")
@@ -37,12 +38,12 @@ func TestJudge(t *testing.T) {
 				t.Errorf("%s %v: reason %q lacks %q", k.metric, k.v, v.Reason, s)
 			}
 		}
-		if k.want == LevelPass && v.Reason != "" {
+		if k.want == result.Pass && v.Reason != "" {
 			t.Errorf("%s %v: pass with reason %q", k.metric, k.v, v.Reason)
 		}
 	}
 	s, _ := Profile("strict")
-	if v := s.Judge("rtt_ms", 150, "mean RTT"); v.Level != LevelWarn || !strings.Contains(v.Reason, "Microsoft Teams") {
+	if v := s.Judge("rtt_ms", 150, "mean RTT"); v.Level != result.Warn || !strings.Contains(v.Reason, "Microsoft Teams") {
 		t.Errorf("strict rtt 150: %+v", v)
 	}
 }
@@ -74,7 +75,7 @@ func TestWindows(t *testing.T) {
 	}
 	c, _ := Profile("connect")
 	lvl, reason := Worst(c.JudgeStream(s))
-	if s.LossRatio > 0.01 || lvl != LevelWarn || !strings.Contains(reason, "worst 15 s window") {
+	if s.LossRatio > 0.01 || lvl != result.Warn || !strings.Contains(reason, "worst 15 s window") {
 		t.Fatalf("overall loss %.4f, level %s, reason %q", s.LossRatio, lvl, reason)
 	}
 	if len(s.Seconds) != 45 || s.Seconds[0].Sent != 50 {
@@ -110,7 +111,7 @@ func TestAnalyze(t *testing.T) {
 	}
 	c, _ := Profile("connect")
 	vs := c.JudgeStream(s)
-	if vs[0].Level != LevelFail || vs[0].Metric != "loss_ratio" {
+	if vs[0].Level != result.Fail || vs[0].Metric != "loss_ratio" {
 		t.Errorf("worst verdict %+v, want loss fail", vs[0])
 	}
 }
@@ -121,11 +122,11 @@ func TestReorderStrictOnly(t *testing.T) {
 	l[100].Reordered = true
 	s := Analyze(l, 20*time.Millisecond)
 	c, _ := Profile("connect")
-	if lvl, r := Worst(c.JudgeStream(s)); lvl != LevelPass {
+	if lvl, r := Worst(c.JudgeStream(s)); lvl != result.Pass {
 		t.Errorf("connect: %s %q for one reordered packet", lvl, r)
 	}
 	st, _ := Profile("strict")
-	if lvl, r := Worst(st.JudgeStream(s)); lvl != LevelWarn || !strings.Contains(r, "packet reorder < 0.05%") {
+	if lvl, r := Worst(st.JudgeStream(s)); lvl != result.Warn || !strings.Contains(r, "packet reorder < 0.05%") {
 		t.Errorf("strict: %s %q", lvl, r)
 	}
 }

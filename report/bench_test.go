@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // bigReport is a large site: 200 results, 5 TURN servers with 30-minute
@@ -23,7 +23,7 @@ func bigReport() *Report {
 		}
 		r.Checks = append(r.Checks, c)
 	}
-	r.Verdict = probe.Verdict(r.Checks)
+	r.Verdict = result.Verdict(r.Checks)
 	return r
 }
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func TestProm(t *testing.T) {
@@ -63,7 +63,7 @@ func TestProm(t *testing.T) {
 
 func TestPromDuplicateTargetsAndEscaping(t *testing.T) {
 	r := passingReport()
-	r.Checks = append(r.Checks, r.Checks[0], probe.Result{ID: "dns.resolve", Target: "a\"b\\c\nd", Status: probe.Fail})
+	r.Checks = append(r.Checks, r.Checks[0], result.Result{ID: "dns.resolve", Target: "a\"b\\c\nd", Status: result.Fail})
 	out := render(t, "prom", r, Options{})
 	if !strings.Contains(out, `target="`+r.Checks[0].Target+`#2"`) {
 		t.Error("a second result with the same check and target needs its own series")
@@ -107,7 +107,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		}
 	}
 	promtoolCheck(t, out)
-	promtoolCheck(t, render(t, "prom", &Report{Verdict: probe.Pass}, Options{}))
+	promtoolCheck(t, render(t, "prom", &Report{Verdict: result.Pass}, Options{}))
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
@@ -160,9 +160,9 @@ func TestNagios(t *testing.T) {
 	}{
 		{"fail", sampleReport(), Options{}, NagiosCritical, "CCP-PREFLIGHT CRITICAL - NOT READY"},
 		{"warn", warningReport(), Options{}, NagiosWarning, "CCP-PREFLIGHT WARNING - READY WITH WARNINGS"},
-		{"warn fail-on warn", warningReport(), Options{FailOn: probe.Warn}, NagiosCritical, "CCP-PREFLIGHT CRITICAL - READY WITH WARNINGS"},
+		{"warn fail-on warn", warningReport(), Options{FailOn: result.Warn}, NagiosCritical, "CCP-PREFLIGHT CRITICAL - READY WITH WARNINGS"},
 		{"pass", passingReport(), Options{}, NagiosOK, "CCP-PREFLIGHT OK - READY"},
-		{"all skipped", &Report{Verdict: probe.Pass, Checks: []probe.Result{{ID: "stun.binding", Status: probe.Skip}}}, Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - NOT CHECKED"},
+		{"all skipped", &Report{Verdict: result.Pass, Checks: []result.Result{{ID: "stun.binding", Status: result.Skip}}}, Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - NOT CHECKED"},
 		{"interrupted", func() *Report { r := passingReport(); r.Interrupted = true; return r }(), Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - READY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,9 +205,9 @@ func TestNagios(t *testing.T) {
 	}
 	// A reason with | and a label with quotes stay in their place.
 	r := passingReport()
-	r.Checks[0].ID, r.Checks[0].Status, r.Checks[0].Reason, r.Checks[0].Target = "stun.binding", probe.Fail, "a|b", "it's"
+	r.Checks[0].ID, r.Checks[0].Status, r.Checks[0].Reason, r.Checks[0].Target = "stun.binding", result.Fail, "a|b", "it's"
 	r.Checks[0].Metrics = map[string]float64{"rtt_ms": 1}
-	r.Verdict = probe.Fail
+	r.Verdict = result.Fail
 	out = render(t, "nagios", r, Options{})
 	if strings.Count(out, "|") != 2 || !strings.Contains(out, "a/b") || !strings.Contains(out, "it''s rtt'=1ms") {
 		t.Errorf("escaping:\n%s", out)

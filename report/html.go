@@ -10,8 +10,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // HTML writes the report as one self-contained page (inline CSS and SVG, no
@@ -98,9 +98,9 @@ type htmlPoint struct{ X, Y float64 }
 
 type htmlBar struct{ X, Y, W, H float64 }
 
-func statusClass(s probe.Status) string {
+func statusClass(s result.Status) string {
 	switch s {
-	case probe.Pass, probe.Warn, probe.Fail:
+	case result.Pass, result.Warn, result.Fail:
 		return string(s)
 	}
 	return "skip"
@@ -112,7 +112,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		R: r, Headline: mask(Headline(r)), Class: statusClass(r.Verdict), Counts: countsLine(r.Checks),
 		Instance: mask(r.Instance), Duration: fmt.Sprintf("%.1f s", r.DurationMS/1000),
 	}
-	if len(r.Checks) > 0 && Counts(r.Checks)[probe.Skip] == len(r.Checks) && r.Verdict == probe.Pass {
+	if len(r.Checks) > 0 && Counts(r.Checks)[result.Skip] == len(r.Checks) && r.Verdict == result.Pass {
 		p.Class = "skip"
 	}
 	if p.Instance == "" {
@@ -121,7 +121,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 	if !r.StartedAt.IsZero() {
 		p.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	conv := func(c probe.Result) htmlCheck {
+	conv := func(c result.Result) htmlCheck {
 		h := htmlCheck{
 			ID: c.ID, Target: mask(c.Target), Status: strings.ToUpper(string(c.Status)), Class: statusClass(c.Status),
 			Phase: mask(c.Phase), Reason: mask(c.Reason), Remedy: mask(c.Remedy), Metrics: metricsLine(c.Metrics),
@@ -139,8 +139,8 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		p.Fix = append(p.Fix, conv(c))
 	}
 	for _, g := range Groups(r.Checks) {
-		hg := htmlGroup{Layer: g.Layer, Class: "pass"}
-		worst := probe.Verdict(g.Checks)
+		hg := htmlGroup{Layer: string(g.Layer), Class: "pass"}
+		worst := result.Verdict(g.Checks)
 		hg.Class = statusClass(worst)
 		for _, c := range g.Checks {
 			hg.Checks = append(hg.Checks, conv(c))
@@ -148,7 +148,7 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		p.Groups = append(p.Groups, hg)
 	}
 	for _, c := range r.Checks {
-		if c.ID == "media.quality" && len(c.Series) > 0 {
+		if k, _ := result.KindOf(c.ID); k.Chart && len(c.Series) > 0 {
 			p.Charts = append(p.Charts, chartSet(c, r.Thresholds, mask))
 		}
 	}
@@ -241,9 +241,9 @@ const (
 // chartSet draws a media result's per-second series: RTT, jitter and
 // loss, each with the run's warn and fail thresholds (th may be nil) as
 // dashed lines where they fall inside the plotted range.
-func chartSet(c probe.Result, th *Thresholds, mask func(string) string) htmlChartSet {
+func chartSet(c result.Result, th *Thresholds, mask func(string) string) htmlChartSet {
 	set := htmlChartSet{Target: mask(c.Target), Summary: metricsLine(c.Metrics)}
-	get := func(f func(probe.Sample) float64) []htmlPoint {
+	get := func(f func(result.Sample) float64) []htmlPoint {
 		var ps []htmlPoint
 		for _, s := range c.Series {
 			v := f(s)
@@ -253,9 +253,9 @@ func chartSet(c probe.Result, th *Thresholds, mask func(string) string) htmlChar
 		}
 		return ps
 	}
-	rtt := lineChart("Round-trip time", "ms", "#2563eb", get(func(s probe.Sample) float64 { return s.RTTMS }), 1)
-	jit := lineChart("Jitter", "ms", "#7c3aed", get(func(s probe.Sample) float64 { return s.JitterMS }), 1)
-	loss := barChart("Packet loss", "%", "#dc2626", get(func(s probe.Sample) float64 { return s.LossRatio * 100 }), 1)
+	rtt := lineChart("Round-trip time", "ms", "#2563eb", get(func(s result.Sample) float64 { return s.RTTMS }), 1)
+	jit := lineChart("Jitter", "ms", "#7c3aed", get(func(s result.Sample) float64 { return s.JitterMS }), 1)
+	loss := barChart("Packet loss", "%", "#dc2626", get(func(s result.Sample) float64 { return s.LossRatio * 100 }), 1)
 	if th != nil {
 		rtt.addLimits(th.Limits["rtt_ms"], 1)
 		jit.addLimits(th.Limits["jitter_ms"], 1)

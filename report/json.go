@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // JSON writes the ccp-preflight/report/v1 document, indented. Metric values
@@ -32,7 +32,7 @@ func jsonSafe(r *Report) *Report {
 		return r
 	}
 	cp := *r
-	cp.Checks = make([]probe.Result, len(r.Checks))
+	cp.Checks = make([]result.Result, len(r.Checks))
 	for i, c := range r.Checks {
 		if c.Metrics != nil {
 			m := make(map[string]float64, len(c.Metrics))
@@ -43,7 +43,7 @@ func jsonSafe(r *Report) *Report {
 			}
 			c.Metrics = m
 		}
-		var ss []probe.Sample
+		var ss []result.Sample
 		for _, s := range c.Series {
 			if finite(s.T) && finite(s.RTTMS) && finite(s.JitterMS) && finite(s.LossRatio) {
 				ss = append(ss, s)

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // JUnit XML, the shape CI systems read (Jenkins, GitLab, GitHub actions):
@@ -72,7 +72,7 @@ type junitCDATA struct {
 func JUnit(w io.Writer, r *Report, o Options) error {
 	doc := junitSuites{Name: "ccp-preflight " + r.Region, Time: secs(r.DurationMS)}
 	for i, g := range Groups(r.Checks) {
-		s := junitSuite{Name: g.Layer}
+		s := junitSuite{Name: string(g.Layer)}
 		if i == 0 {
 			s.Timestamp = r.StartedAt.UTC().Format("2006-01-02T15:04:05")
 			s.Properties = &junitProps{List: []junitProperty{
@@ -91,13 +91,13 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 			tc := junitCase{Name: name, Classname: "ccp-preflight." + c.ID, Time: secs(c.DurationMS)}
 			detail := caseDetail(c)
 			switch {
-			case c.Status == probe.Fail || (c.Status == probe.Warn && o.failOn() == probe.Warn):
+			case c.Status == result.Fail || (c.Status == result.Warn && o.failOn() == result.Warn):
 				tc.Failure = &junitMessage{Message: oneLine(c.Reason), Type: c.Phase, Text: detail}
 				s.Failures++
-			case c.Status == probe.Skip:
+			case c.Status == result.Skip:
 				tc.Skipped = &junitMessage{Message: oneLine(c.Reason)}
 				s.Skipped++
-			case c.Status == probe.Warn:
+			case c.Status == result.Warn:
 				tc.SystemOut = &junitCDATA{"WARNING: " + detail}
 			default:
 				tc.SystemOut = &junitCDATA{detail}
@@ -124,7 +124,7 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 
 // caseDetail is a check's facts as lines: status, address, phase, reason,
 // fix, metrics.
-func caseDetail(c probe.Result) string {
+func caseDetail(c result.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", strings.ToUpper(string(c.Status)), oneLine(c.ID), oneLine(c.Target))
 	if c.Address != "" && c.Address != c.Target {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // MetricPrefix starts every metric name, in --format prom and in serve.
@@ -150,10 +150,10 @@ func Metrics(r *Report) []MetricFamily {
 			target = fmt.Sprintf("%s#%d", c.Target, n)
 		}
 		lv := []string{c.ID, target}
-		if c.Status != probe.Skip {
-			add(MetricPrefix+"check_success", "1 when the check passed or only warned, 0 when it failed (skipped checks are absent).", ct, lv, b2f(c.Status != probe.Fail))
+		if c.Status != result.Skip {
+			add(MetricPrefix+"check_success", "1 when the check passed or only warned, 0 when it failed (skipped checks are absent).", ct, lv, b2f(c.Status != result.Fail))
 		}
-		for _, s := range []probe.Status{probe.Pass, probe.Warn, probe.Fail, probe.Skip} {
+		for _, s := range []result.Status{result.Pass, result.Warn, result.Fail, result.Skip} {
 			add(MetricPrefix+"check_status", "1 for the check's status (pass, warn, fail, skip), 0 for the others.", []string{"check", "status", "target"}, []string{c.ID, string(s), target}, b2f(c.Status == s))
 		}
 		add(MetricPrefix+"check_duration_seconds", "Wall time the check took, in seconds.", ct, lv, c.DurationMS/1000)
@@ -181,7 +181,7 @@ func Metrics(r *Report) []MetricFamily {
 			add(name, help, ct, lv, v)
 		}
 	}
-	for _, s := range []probe.Status{probe.Pass, probe.Warn, probe.Fail} {
+	for _, s := range []result.Status{result.Pass, result.Warn, result.Fail} {
 		add(MetricPrefix+"verdict", "1 for the run's verdict (pass, warn, fail), 0 for the others.", []string{"verdict"}, []string{string(s)}, b2f(r.Verdict == s))
 	}
 	add(MetricPrefix+"info", "Facts about the run as labels; always 1.", []string{"connect_instance", "ranges_source", "region", "version"},

@@ -3,10 +3,11 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Nagios plugin return codes (Nagios Plugin Development Guidelines).
@@ -28,13 +29,13 @@ func NagiosCode(r *Report, o Options) int {
 	switch {
 	case r.Interrupted:
 		return NagiosUnknown
-	case r.Verdict == probe.Fail:
+	case r.Verdict == result.Fail:
 		return NagiosCritical
-	case r.Verdict == probe.Warn && o.failOn() == probe.Warn:
+	case r.Verdict == result.Warn && o.failOn() == result.Warn:
 		return NagiosCritical
-	case r.Verdict == probe.Warn:
+	case r.Verdict == result.Warn:
 		return NagiosWarning
-	case len(r.Checks) == 0 || c[probe.Skip] == len(r.Checks):
+	case len(r.Checks) == 0 || c[result.Skip] == len(r.Checks):
 		return NagiosUnknown
 	}
 	return NagiosOK
@@ -71,7 +72,7 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 		b.WriteString(" Checks: " + nagiosText(strings.Join(ids, ", ")))
 	}
 	fmt.Fprintf(&b, " | fail=%d;;;0 warn=%d;;;0 pass=%d;;;0 skip=%d;;;0 duration=%ss;;;0\n",
-		c[probe.Fail], c[probe.Warn], c[probe.Pass], c[probe.Skip], num(r.DurationMS/1000))
+		c[result.Fail], c[result.Warn], c[result.Pass], c[result.Skip], num(r.DurationMS/1000))
 	for _, a := range Attention(r.Checks) {
 		line := strings.ToUpper(string(a.Status)) + " " + a.ID + " " + a.Target + ":"
 		if a.Phase != "" {
@@ -85,9 +86,6 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 	}
 	var perf []string
 	for _, ch := range r.Checks {
-		if !perfCheck(ch.ID) {
-			continue
-		}
 		for _, m := range []struct{ key, label, uom, min, max string }{
 			{"rtt_ms", "rtt", "ms", "0", ""},
 			{"jitter_ms", "jitter", "ms", "0", ""},
@@ -95,7 +93,7 @@ func Nagios(w io.Writer, r *Report, o Options) error {
 			{"mos", "mos", "", "1", "5"},
 		} {
 			v, ok := ch.Metrics[m.key]
-			if !ok || !finite(v) {
+			if !ok || !finite(v) || !perfMetric(ch.ID, m.key) {
 				continue
 			}
 			scale := 1.0
@@ -131,16 +129,12 @@ func perfRanges(t *Thresholds, metric string, scale float64) (warn, crit string)
 	return num(l.Warn * scale), num(l.Fail * scale)
 }
 
-// perfCheck reports whether a check's metrics go into perfdata: the ones
-// worth a graph (TCP and STUN round trips, media quality, capacity), not
-// every DNS answer's time.
-func perfCheck(id string) bool {
-	for _, p := range []string{"tcp.", "stun.", "media.", "capacity."} {
-		if strings.HasPrefix(id, p) {
-			return true
-		}
-	}
-	return false
+// perfMetric reports whether the check declared metric as perfdata
+// (result.Kind.Perfdata): the numbers worth a graph, not every DNS
+// answer's time.
+func perfMetric(id, metric string) bool {
+	k, _ := result.KindOf(id)
+	return slices.Contains(k.Perfdata, metric)
 }
 
 // nagiosText is text safe in plugin output: one line, no "|" (it starts

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func render(t *testing.T, format string, r *Report, o Options) string {
@@ -56,12 +57,12 @@ func TestRenderUnknownFormatAndNil(t *testing.T) {
 
 func TestGroupsStableLayerOrder(t *testing.T) {
 	gs := Groups(sampleReport().Checks)
-	var got []string
+	var got []result.Layer
 	for _, g := range gs {
 		got = append(got, g.Layer)
 	}
-	want := []string{LayerComputer, LayerDNS, LayerRanges, LayerWeb, LayerMedia, LayerQuality}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
+	want := []result.Layer{result.LayerComputer, result.LayerDNS, result.LayerRanges, result.LayerWeb, result.LayerMedia, result.LayerQuality}
+	if !slices.Equal(got, want) {
 		t.Fatalf("layers %q, want %q", got, want)
 	}
 	// Within a layer, report order.
@@ -92,12 +93,12 @@ func TestText(t *testing.T) {
 	}
 	// Layers appear once each, in order.
 	prev := -1
-	for _, l := range LayerOrder {
-		i := strings.Index(out, "\n"+l+"\n")
+	for _, l := range result.LayerOrder {
+		i := strings.Index(out, "\n"+string(l)+"\n")
 		if i < 0 {
 			continue
 		}
-		if strings.Count(out, "\n"+l+"\n") != 1 || i < prev {
+		if strings.Count(out, "\n"+string(l)+"\n") != 1 || i < prev {
 			t.Errorf("layer %q repeated or out of order", l)
 		}
 		prev = i
@@ -119,8 +120,8 @@ func TestTextHeadlines(t *testing.T) {
 	}{
 		{passingReport(), "READY: this network can make Amazon Connect softphone calls."},
 		{warningReport(), "READY WITH WARNINGS: calls should connect, but 1 check(s) need attention."},
-		{&Report{Verdict: probe.Pass, Checks: []probe.Result{{ID: "dns.resolve", Status: probe.Skip}}}, "NOT CHECKED"},
-		{&Report{Verdict: probe.Fail, Interrupted: true, Checks: []probe.Result{{ID: "dns.resolve", Status: probe.Fail}}}, "(Interrupted: partial report.)"},
+		{&Report{Verdict: result.Pass, Checks: []result.Result{{ID: "dns.resolve", Status: result.Skip}}}, "NOT CHECKED"},
+		{&Report{Verdict: result.Fail, Interrupted: true, Checks: []result.Result{{ID: "dns.resolve", Status: result.Fail}}}, "(Interrupted: partial report.)"},
 	} {
 		if first := strings.SplitN(render(t, "text", tc.r, Options{}), "\n", 2)[0]; !strings.Contains(first, tc.want) {
 			t.Errorf("headline %q, want %q", first, tc.want)
@@ -130,7 +131,7 @@ func TestTextHeadlines(t *testing.T) {
 
 func TestTextNoTerminalInjection(t *testing.T) {
 	r := passingReport()
-	r.Checks[0].Status, r.Checks[0].Reason = probe.Fail, "issuer \x1b]0;pwned\x07Corp CA\nsecond line"
+	r.Checks[0].Status, r.Checks[0].Reason = result.Fail, "issuer \x1b]0;pwned\x07Corp CA\nsecond line"
 	out := render(t, "text", r, Options{})
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Fatalf("control characters from a reason reach the terminal: %q", out)
@@ -148,7 +149,7 @@ func TestJSONRoundTripAndNonFinite(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &back); err != nil {
 		t.Fatalf("json: %v", err)
 	}
-	if back.Schema != Schema || back.Verdict != probe.Fail || len(back.Checks) != len(r.Checks) {
+	if back.Schema != Schema || back.Verdict != result.Fail || len(back.Checks) != len(r.Checks) {
 		t.Fatalf("round trip: schema %q verdict %q checks %d", back.Schema, back.Verdict, len(back.Checks))
 	}
 	if _, ok := back.Checks[0].Metrics["weird"]; ok {
@@ -188,7 +189,7 @@ func TestJUnit(t *testing.T) {
 	}
 	// --fail-on warn turns the warning into a failure.
 	var strict junitSuites
-	if err := xml.Unmarshal([]byte(render(t, "junit", sampleReport(), Options{FailOn: probe.Warn})), &strict); err != nil || strict.Failures != 2 {
+	if err := xml.Unmarshal([]byte(render(t, "junit", sampleReport(), Options{FailOn: result.Warn})), &strict); err != nil || strict.Failures != 2 {
 		t.Fatalf("fail-on warn: failures %d (%v), want 2", strict.Failures, err)
 	}
 	// Control characters never make invalid XML.

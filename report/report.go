@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Schema is the JSON report's schema id; bump it only with a breaking change.
@@ -19,15 +19,15 @@ const Schema = "ccp-preflight/report/v1"
 
 // Report is one check run, the ccp-preflight/report/v1 JSON document.
 type Report struct {
-	Schema     string         `json:"schema"`
-	Version    string         `json:"version"`
-	StartedAt  time.Time      `json:"started_at"`
-	DurationMS float64        `json:"duration_ms"`
-	Region     string         `json:"region"`
-	Instance   string         `json:"instance"`
-	Ranges     RangesInfo     `json:"ranges"`
-	Verdict    probe.Status   `json:"verdict"`
-	Checks     []probe.Result `json:"checks"`
+	Schema     string          `json:"schema"`
+	Version    string          `json:"version"`
+	StartedAt  time.Time       `json:"started_at"`
+	DurationMS float64         `json:"duration_ms"`
+	Region     string          `json:"region"`
+	Instance   string          `json:"instance"`
+	Ranges     RangesInfo      `json:"ranges"`
+	Verdict    result.Status   `json:"verdict"`
+	Checks     []result.Result `json:"checks"`
 	// Thresholds are the limits the media checks were graded against (nil
 	// when unknown, e.g. a report built by hand).
 	Thresholds *Thresholds `json:"thresholds,omitempty"`
@@ -66,7 +66,7 @@ type Options struct {
 	// ShowIP shows public (mapped) addresses unmasked in html.
 	ShowIP bool
 	// FailOn is "fail" (default) or "warn": the status that makes the run fail.
-	FailOn probe.Status
+	FailOn result.Status
 }
 
 // Formats lists the formats Render accepts.
@@ -94,58 +94,30 @@ func Render(w io.Writer, format string, r *Report, o Options) error {
 	return fmt.Errorf("unknown --format %q: want one of %s", format, strings.Join(Formats, ", "))
 }
 
-// The layers a check belongs to, in reading order: from this computer out
-// along the path a call takes (name, sign-in over TCP 443, media over UDP
-// 3478) to the call's quality. Every renderer groups checks in this order.
-const (
-	LayerComputer = "This computer"
-	LayerDNS      = "DNS"
-	LayerRanges   = "Published IP ranges"
-	LayerWeb      = "Web and signaling (TCP 443)"
-	LayerMedia    = "Media reachability (UDP 3478)"
-	LayerQuality  = "Call quality"
-	LayerOther    = "Other"
-)
-
-// LayerOrder lists the layers in the order renderers show them.
-var LayerOrder = []string{LayerComputer, LayerDNS, LayerRanges, LayerWeb, LayerMedia, LayerQuality, LayerOther}
-
-// Layer groups check ids for reading: the layer a check belongs to.
-func Layer(id string) string {
-	switch {
-	case strings.HasPrefix(id, "ranges."):
-		return LayerRanges
-	case strings.HasPrefix(id, "dns."):
-		return LayerDNS
-	case strings.HasPrefix(id, "tcp."), strings.HasPrefix(id, "tls."):
-		return LayerWeb
-	case strings.HasPrefix(id, "env."):
-		return LayerComputer
-	case strings.HasPrefix(id, "stun."), strings.HasPrefix(id, "turn."), strings.HasPrefix(id, "path."), strings.HasPrefix(id, "nat."):
-		return LayerMedia
-	case strings.HasPrefix(id, "media."), strings.HasPrefix(id, "capacity."):
-		return LayerQuality
-	}
-	return LayerOther
+// Layer is the report section of the check id, as the check declared it
+// (result.Kind); an id no check declared is LayerOther.
+func Layer(id string) result.Layer {
+	k, _ := result.KindOf(id)
+	return k.Layer
 }
 
 // Group is one layer's checks, in report order.
 type Group struct {
-	Layer  string
-	Checks []probe.Result
+	Layer  result.Layer
+	Checks []result.Result
 }
 
 // Groups splits checks by layer, layers in LayerOrder, checks within a layer
 // in their report order (registry then target order). Empty layers are left
 // out.
-func Groups(checks []probe.Result) []Group {
-	by := map[string][]probe.Result{}
+func Groups(checks []result.Result) []Group {
+	by := map[result.Layer][]result.Result{}
 	for _, c := range checks {
 		l := Layer(c.ID)
 		by[l] = append(by[l], c)
 	}
 	var gs []Group
-	for _, l := range LayerOrder {
+	for _, l := range result.LayerOrder {
 		if len(by[l]) > 0 {
 			gs = append(gs, Group{Layer: l, Checks: by[l]})
 		}
@@ -155,9 +127,9 @@ func Groups(checks []probe.Result) []Group {
 
 // Attention returns the checks a reader must act on: failures first, then
 // warnings, each in report order.
-func Attention(checks []probe.Result) []probe.Result {
-	var out []probe.Result
-	for _, s := range []probe.Status{probe.Fail, probe.Warn} {
+func Attention(checks []result.Result) []result.Result {
+	var out []result.Result
+	for _, s := range []result.Status{result.Fail, result.Warn} {
 		for _, c := range checks {
 			if c.Status == s {
 				out = append(out, c)
@@ -168,11 +140,11 @@ func Attention(checks []probe.Result) []probe.Result {
 }
 
 // failOn returns the status that fails the run (default fail).
-func (o Options) failOn() probe.Status {
-	if o.FailOn == probe.Warn {
-		return probe.Warn
+func (o Options) failOn() result.Status {
+	if o.FailOn == result.Warn {
+		return result.Warn
 	}
-	return probe.Fail
+	return result.Fail
 }
 
 // finite reports whether v is a number every format can carry (JSON has no
@@ -180,8 +152,8 @@ func (o Options) failOn() probe.Status {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Counts returns how many results have each status.
-func Counts(checks []probe.Result) map[probe.Status]int {
-	m := map[probe.Status]int{}
+func Counts(checks []result.Result) map[result.Status]int {
+	m := map[result.Status]int{}
 	for _, c := range checks {
 		m[c.Status]++
 	}

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Headline is the verdict in plain words, the first line of every format.
@@ -13,12 +13,12 @@ func Headline(r *Report) string {
 	c := Counts(r.Checks)
 	var s string
 	switch r.Verdict {
-	case probe.Fail:
-		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[probe.Fail], plural(c[probe.Warn], "warning", "warnings"))
-	case probe.Warn:
-		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[probe.Warn])
+	case result.Fail:
+		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[result.Fail], plural(c[result.Warn], "warning", "warnings"))
+	case result.Warn:
+		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn])
 	default:
-		if len(r.Checks) > 0 && c[probe.Skip] == len(r.Checks) {
+		if len(r.Checks) > 0 && c[result.Skip] == len(r.Checks) {
 			s = "NOT CHECKED: every check was skipped, so nothing is known about this network."
 		} else {
 			s = "READY: this network can make Amazon Connect softphone calls."
@@ -46,13 +46,13 @@ func paint(on bool, code, s string) string {
 	return code + s + ansiReset
 }
 
-func statusCode(s probe.Status) string {
+func statusCode(s result.Status) string {
 	switch s {
-	case probe.Fail:
+	case result.Fail:
 		return ansiRed
-	case probe.Warn:
+	case result.Warn:
 		return ansiYellow
-	case probe.Pass:
+	case result.Pass:
 		return ansiGreen
 	}
 	return ansiDim
@@ -79,7 +79,7 @@ func Text(w io.Writer, r *Report, o Options) error {
 	}
 	fmt.Fprintln(&b, oneLine(fmt.Sprintf("region %s · instance %s · ranges %s · ccp-preflight %s · %.1fs", r.Region, inst, ranges, r.Version, r.DurationMS/1000)))
 	for _, g := range Groups(r.Checks) {
-		fmt.Fprintf(&b, "\n%s\n", paint(o.Color, ansiBold, g.Layer))
+		fmt.Fprintf(&b, "\n%s\n", paint(o.Color, ansiBold, string(g.Layer)))
 		for _, c := range g.Checks {
 			tag := fmt.Sprintf("%-4s", strings.ToUpper(string(c.Status)))
 			line := fmt.Sprintf("  %s  %-20s %s", paint(o.Color, statusCode(c.Status), tag), oneLine(c.ID), oneLine(c.Target))
@@ -90,7 +90,7 @@ func Text(w io.Writer, r *Report, o Options) error {
 				line += "  " + paint(o.Color, ansiDim, m)
 			}
 			fmt.Fprintln(&b, strings.TrimRight(line, " "))
-			if c.Status == probe.Pass {
+			if c.Status == result.Pass {
 				continue
 			}
 			if c.Reason != "" {
@@ -111,9 +111,9 @@ func Text(w io.Writer, r *Report, o Options) error {
 }
 
 // countsLine is "12 passed, 1 warning, 2 failed, 3 skipped".
-func countsLine(checks []probe.Result) string {
+func countsLine(checks []result.Result) string {
 	c := Counts(checks)
-	return fmt.Sprintf("%d passed, %s, %d failed, %d skipped", c[probe.Pass], plural(c[probe.Warn], "warning", "warnings"), c[probe.Fail], c[probe.Skip])
+	return fmt.Sprintf("%d passed, %s, %d failed, %d skipped", c[result.Pass], plural(c[result.Warn], "warning", "warnings"), c[result.Fail], c[result.Skip])
 }
 
 // plural is "1 warning" or "2 warnings".
