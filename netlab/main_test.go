@@ -104,10 +104,12 @@ func build(t *testing.T, pkg string) string {
 	return out
 }
 
-// startLab starts a lab named name (each test its own namespaces) and
-// tears it down when the test ends, also when it fails.
+// startLab starts a lab named o.Name plus this test process's id (each
+// test its own namespaces, and two suites on one machine never delete each
+// other's) and tears it down when the test ends, also when it fails.
 func startLab(t *testing.T, o netlab.Options) *netlab.Lab {
 	t.Helper()
+	o.Name = fmt.Sprintf("%s%d", o.Name, os.Getpid())
 	o.Helper = build(t, "netlab/cmd/netlab")
 	o.Dir = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
