@@ -3,11 +3,12 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"

@@ -3,13 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/result"
+
 	"github.com/ccp-preflight/ccp-preflight/catalog"
-	"github.com/ccp-preflight/ccp-preflight/config"
 )
 
 // dnsBudget bounds dns.resolve for one name: the lookup's own limit
@@ -27,11 +27,6 @@ var dnsResolve = Probe{
 	Budget:  capped(dnsBudget),
 	Targets: allTargets,
 	Run:     runDNS,
-}
-
-// allTargets are the HTTPS endpoints then the TURN servers.
-func allTargets(c *config.Config) []Target {
-	return append(httpsTargets(c), turnTargets(c)...)
 }
 
 func runDNS(ctx context.Context, env *Env, t Target) Result {

@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"

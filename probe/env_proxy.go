@@ -3,9 +3,10 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // proxyBudget bounds env.proxy: it only reads the configuration and the

@@ -3,12 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"runtime"
 	"strings"
 	"unicode"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // env.vpn: for each TURN server, the local interface and source address

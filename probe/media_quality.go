@@ -3,11 +3,12 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"sort"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"
@@ -17,10 +18,6 @@ import (
 // --duration (mediastream.go), graded with the threshold profile and the
 // ITU-T G.107 E-model (quality/). No credentials: a TURN server answers
 // unauthenticated STUN Binding requests on its listening port.
-
-// mediaSetupBudget is the time before the stream starts: the name lookup
-// (shared with dns.resolve, usually already answered) and the socket.
-const mediaSetupBudget = time.Second
 
 // mediaBudget is a media.quality run: set-up, the stream, the drain.
 func mediaBudget(c *config.Config) time.Duration {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"runtime"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/lab"

@@ -346,3 +346,7 @@ func complete(streams []*stream) bool {
 	}
 	return true
 }
+
+// mediaSetupBudget is the time before the stream starts: the name lookup
+// (shared with dns.resolve, usually already answered) and the socket.
+const mediaSetupBudget = time.Second

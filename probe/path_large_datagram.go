@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"sync"
 	"syscall"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
 )
@@ -76,8 +77,8 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 	if large.x.OK() {
 		// Any answer, even an error, proves the large datagram arrived.
 		r.Status = Pass
-		r.SetMetric("rtt_ms", udpMillis(large.x.RTT))
-		r.SetMetric("small_rtt_ms", udpMillis(small.x.RTT))
+		r.SetMetric("rtt_ms", ms(large.x.RTT))
+		r.SetMetric("small_rtt_ms", ms(small.x.RTT))
 		return r
 	}
 	r.Status, r.Phase = Fail, "large"

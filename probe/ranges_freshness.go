@@ -3,8 +3,9 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 )

@@ -2,13 +2,14 @@ package probe
 
 import (
 	"context"
-	"github.com/ccp-preflight/ccp-preflight/lab"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/lab"
 
 	"github.com/pion/stun/v4"
 )
@@ -204,7 +205,7 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			r = p.Run(ctx, env, Target{Name: cfg.TURN[0].Addr(), Endpoint: cfg.TURN[0]})
-			r.DurationMS = udpMillis(time.Since(start))
+			r.DurationMS = ms(time.Since(start))
 		})
 		if t.Skipped() {
 			return
@@ -225,7 +226,7 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		r = turnAllocate.Run(ctx, NewEnv(ice), ts[0])
-		r.DurationMS = udpMillis(time.Since(start))
+		r.DurationMS = ms(time.Since(start))
 	})
 	udpWant(t, r, Fail, "allocate", []string{"Allocate request", "operation not permitted"},
 		[]string{"this computer's own firewall", "allow outbound UDP 3478 to 127.0.0.1"})

@@ -6,9 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 )

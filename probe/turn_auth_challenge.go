@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+
 	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
@@ -42,7 +43,7 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 	if !x.OK() {
 		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
 	}
-	r.SetMetric("rtt_ms", udpMillis(x.RTT))
+	r.SetMetric("rtt_ms", ms(x.RTT))
 	what := t.Endpoint.Addr()
 	code, phrase := x.ErrorCode()
 	switch {
