@@ -11,6 +11,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // startDNS starts a lab DNS server for the test and closes it at the end.
@@ -85,7 +86,7 @@ func TestDNSResolveFailuresToldApart(t *testing.T) {
 			e := turnEndpoint()
 			e.Unconfirmed = c.unconfirmedTweak
 			r := runProbe(t, dnsResolve, env, e)
-			wantResult(t, r, c.wantStatus, PhaseResolve, append(c.reason, s.Addr), c.remedy)
+			wantResult(t, r, c.wantStatus, result.PhaseResolve, append(c.reason, s.Addr), c.remedy)
 			if r.Details["resolver"] != s.Addr {
 				t.Errorf("resolver detail = %q, want %q", r.Details["resolver"], s.Addr)
 			}
@@ -96,7 +97,7 @@ func TestDNSResolveFailuresToldApart(t *testing.T) {
 func TestDNSResolvePrivateAnswerWarns(t *testing.T) {
 	s := startDNS(t, lab.DNSOptions{Addrs: []netip.Addr{netip.MustParseAddr("10.1.2.3")}})
 	r := runProbe(t, dnsResolve, envFor(s.Addr), turnEndpoint())
-	wantResult(t, r, Warn, PhaseResolve, []string{"10.1.2.3 (private)", "split-horizon DNS", "hijack"}, []string{"AWS's public answer for " + testTURNHost})
+	wantResult(t, r, Warn, result.PhaseResolve, []string{"10.1.2.3 (private)", "split-horizon DNS", "hijack"}, []string{"AWS's public answer for " + testTURNHost})
 	if r.Address != "10.1.2.3" {
 		t.Errorf("address = %q", r.Address)
 	}
@@ -106,7 +107,7 @@ func TestDNSResolveLoopbackExpectedInLab(t *testing.T) {
 	s := startDNS(t, lab.DNSOptions{})
 	env := envFor(s.Addr)
 	r := runProbe(t, dnsResolve, env, turnEndpoint())
-	wantResult(t, r, Warn, PhaseResolve, []string{"127.0.0.1 (loopback)"}, nil)
+	wantResult(t, r, Warn, result.PhaseResolve, []string{"127.0.0.1 (loopback)"}, nil)
 
 	env = envFor(s.Addr)
 	env.Cfg.Lab = true

@@ -86,11 +86,11 @@ func runEnvClock(ctx context.Context, env *Env, _ Target) Result {
 		}
 		switch {
 		case abs > clockSkewFail:
-			r.Status, r.Phase = Fail, "clock"
+			r.Status, r.Phase = Fail, result.PhaseClock
 			r.Reason = fmt.Sprintf("this computer's clock is %s %s %s's time: more than 10 s off breaks CCP sign-in", roundSkew(abs), dir, e.Host)
 			r.Remedy = remedyClock
 		case abs > clockSkewWarn:
-			r.Status, r.Phase = Warn, "clock"
+			r.Status, r.Phase = Warn, result.PhaseClock
 			r.Reason = fmt.Sprintf("this computer's clock is %s %s %s's time: not yet breaking sign-in (that happens above 10 s) but drifting", roundSkew(abs), dir, e.Host)
 			r.Remedy = remedyClock
 		default:

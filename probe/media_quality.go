@@ -43,7 +43,7 @@ func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
 	count := int(cfg.Duration / mediaInterval)
 	s, err := newStream(dst, count, mediaInterval)
 	if err != nil {
-		r.Status, r.Phase = Fail, "socket"
+		r.Status, r.Phase = Fail, result.PhaseSocket
 		r.Reason = "could not open a UDP socket on this computer: " + err.Error()
 		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
 		return r
@@ -69,17 +69,17 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.SetMetric("sent_packets", float64(st.Sent))
 	r.SetMetric("received_packets", float64(st.Received))
 	if st.Received == 0 {
-		r.Status, r.Phase = Fail, "read"
+		r.Status, r.Phase = Fail, result.PhaseRead
 		err := sendErr
 		if err != nil {
-			r.Phase = "send"
+			r.Phase = result.PhaseSend
 		} else if err = refused; err == nil {
 			err = readErr
 		}
 		k := Classify(err)
 		if k == KindNone {
 			k = KindTimeout
-			r.Phase = "read"
+			r.Phase = result.PhaseRead
 		}
 		r.Reason = Explain(k, what) + fmt.Sprintf(" (0 of %d paced packets answered)", st.Sent)
 		if replyType != "" {
@@ -108,7 +108,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.Status = Status(lvl)
 	if sendErr != nil && r.Status != Fail {
 		// The stream stopped early on a send error after some replies.
-		r.Status, r.Phase = Fail, "send"
+		r.Status, r.Phase = Fail, result.PhaseSend
 		r.Reason = Explain(Classify(sendErr), what) + fmt.Sprintf(" after %d packets", st.Sent)
 		r.Remedy = RemedyTURN(cfg, t.Endpoint)
 		return r
@@ -119,7 +119,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	if r.Status == Pass {
 		return r
 	}
-	r.Phase = "quality"
+	r.Phase = result.PhaseQuality
 	r.Reason = reason
 	r.Remedy = qualityRemedy(t, vs[0].Metric)
 	return r

@@ -13,6 +13,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/impair"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/pion/turn/v5"
 )
 
@@ -198,7 +199,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		t.Parallel()
 		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 20}}) // 5 %
 		res := runMedia(t, testConfig(2*time.Second), r.Addr())
-		if res.Status != Fail || res.Phase != "quality" {
+		if res.Status != Fail || res.Phase != result.PhaseQuality {
 			t.Fatalf("status %s phase %q, want fail in quality", res.Status, res.Phase)
 		}
 		for _, s := range []string{"packet loss over the run 5%", "fail threshold 3%", "Twilio"} {
@@ -226,7 +227,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 1}}) // drops all: a silent firewall
 		start := time.Now()
 		res := runMedia(t, testConfig(5*time.Second), r.Addr())
-		if res.Status != Fail || res.Phase != "read" || !strings.Contains(res.Reason, "silently drops") {
+		if res.Status != Fail || res.Phase != result.PhaseRead || !strings.Contains(res.Reason, "silently drops") {
 			t.Fatalf("status %s phase %q reason %q", res.Status, res.Phase, res.Reason)
 		}
 		if !strings.Contains(res.Remedy, "allow outbound UDP") {
@@ -244,7 +245,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		cfg.Resolver = startDNS(t, lab.DNSOptions{Mode: lab.DNSNXDomain}).Addr
 		tg := Target{Name: "nxdomain.invalid:3478", Endpoint: catalog.Endpoint{Host: "nxdomain.invalid", Port: 3478}}
 		res := runMediaQuality(context.Background(), NewEnv(cfg), tg)
-		if res.Status != Skip || res.Phase != "resolve" || !strings.Contains(res.Reason, "see dns.resolve") {
+		if res.Status != Skip || res.Phase != result.PhaseResolve || !strings.Contains(res.Reason, "see dns.resolve") {
 			t.Fatalf("%+v", res)
 		}
 	})

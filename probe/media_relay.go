@@ -129,7 +129,7 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	for _, raw := range t.ICE.URLs {
 		u, err := config.ParseTURNURL(raw)
 		if err != nil {
-			r.Status, r.Phase, r.Reason = Fail, "config", err.Error()
+			r.Status, r.Phase, r.Reason = Fail, result.PhaseConfig, err.Error()
 			return r
 		}
 		urls = append(urls, u)
@@ -144,7 +144,7 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 						why = ans.Err.Error()
 					}
 				}
-				r.Status, r.Phase = Fail, "resolve"
+				r.Status, r.Phase = Fail, result.PhaseResolve
 				r.Reason = fmt.Sprintf("the TURN server name %s does not resolve (%s)", u.Host, why)
 				r.Remedy = fmt.Sprintf("let this computer resolve %s (AWS's advice: nslookup the TURN name; allow DNS for *.elb.%s.amazonaws.com)", u.Host, regionName(cfg))
 				return r
@@ -168,13 +168,13 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	s := &relaySession{ev: make(chan struct{}, 1), th: cfg.Thresholds}
 	base, err := stdnet.NewNet()
 	if err != nil {
-		r.Status, r.Phase, r.Reason = Fail, "setup", "cannot use this computer's network stack: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "cannot use this computer's network stack: "+err.Error()
 		return r
 	}
 	s.guard = newTURNGuard(base, hosts, servers, s.ping)
 	defer s.close()
 	if err := s.build(t.ICE, types); err != nil {
-		r.Status, r.Phase, r.Reason = Fail, "setup", "could not create the WebRTC peers: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers: "+err.Error()
 		return r
 	}
 
@@ -190,7 +190,7 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 
 	// Media: cfg.Duration of 20 ms packets A → B.
 	if !s.sendMedia(ctx, cfg.Duration) {
-		r.Status, r.Phase, r.Reason = Skip, "media", "cancelled before the media test finished"
+		r.Status, r.Phase, r.Reason = Skip, result.PhaseMedia, "cancelled before the media test finished"
 		return r
 	}
 	s.drain(ctx)

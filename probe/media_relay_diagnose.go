@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/pion/logging"
 	"github.com/pion/stun/v4"
 )
@@ -34,12 +35,12 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 		return &Result{Status: Fail, Phase: phase, Reason: reason, Remedy: remedy}
 	}
 	if g.CredsRejected {
-		return fail("ice", fmt.Sprintf("the TURN server %s rejected the credentials (401 Unauthorized)", u.Addr()), remedyCreds)
+		return fail(result.PhaseICE, fmt.Sprintf("the TURN server %s rejected the credentials (401 Unauthorized)", u.Addr()), remedyCreds)
 	}
 	if g.Received == 0 {
 		for _, err := range []error{g.SendErr, g.ReadErr} {
 			if k := Classify(err); k == KindRefused || k == KindPermission || k == KindUnreachable {
-				return fail("ice", Explain(k, s.what(u)), relayRemedy(cfg, u))
+				return fail(result.PhaseICE, Explain(k, s.what(u)), relayRemedy(cfg, u))
 			}
 		}
 	}
@@ -47,10 +48,10 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 		return s.noAllocation(cfg, u, g)
 	}
 	if a.iceFailed || b.iceFailed {
-		return fail("ice", "the two peers could not reach each other through the TURN relay (ICE failed)"+turnSaid(g), remedyRelayPeers)
+		return fail(result.PhaseICE, "the two peers could not reach each other through the TURN relay (ICE failed)"+turnSaid(g), remedyRelayPeers)
 	}
 	if a.failed || b.failed {
-		return fail("dtls", "the DTLS handshake through the TURN relay failed", remedyDTLS(u))
+		return fail(result.PhaseDTLS, "the DTLS handshake through the TURN relay failed", remedyDTLS(u))
 	}
 	return nil
 }
@@ -85,7 +86,7 @@ func turnSaid(g guardState) string {
 
 // noAllocation explains a peer that gathered no relay candidate.
 func (s *relaySession) noAllocation(cfg *config.Config, u config.TURNURL, g guardState) *Result {
-	r := &Result{Status: Fail, Phase: "ice"}
+	r := &Result{Status: Fail, Phase: result.PhaseICE}
 	switch {
 	case g.Received == 0:
 		k := Classify(g.SendErr)
@@ -112,7 +113,7 @@ func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
 	s.mu.Lock()
 	a, b := s.side[0], s.side[1]
 	s.mu.Unlock()
-	r := &Result{Status: Fail, Phase: "ice"}
+	r := &Result{Status: Fail, Phase: result.PhaseICE}
 	switch {
 	case g.Received == 0:
 		k := Classify(g.SendErr)
@@ -127,7 +128,7 @@ func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
 		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", relaySetup(cfg), turnSaid(g))
 		r.Remedy = remedyRelayPeers
 	default:
-		r.Phase = "dtls"
+		r.Phase = result.PhaseDTLS
 		r.Reason = fmt.Sprintf("ICE connected through the relay, but the DTLS handshake did not finish within %v: large datagrams are likely dropped", relaySetup(cfg))
 		r.Remedy = remedyDTLS(u)
 	}

@@ -216,7 +216,7 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 		r.SetMetric("duplicates", float64(x.dups))
 	}
 	if sent == 0 {
-		r.Status, r.Phase = Fail, "media"
+		r.Status, r.Phase = Fail, result.PhaseMedia
 		r.Reason = "no RTP packet could be sent on the connected relay"
 		r.Remedy = relayRemedy(cfg, u)
 		return r
@@ -225,7 +225,7 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 	loss = max(loss, 0)
 	r.SetMetric("loss_ratio", roundRatio(loss))
 	if x.received == 0 {
-		r.Status, r.Phase = Fail, "media"
+		r.Status, r.Phase = Fail, result.PhaseMedia
 		r.Reason = "the peers connected through the relay, but no audio packet arrived"
 		r.Remedy = remedyRelayPeers
 		return r
@@ -257,7 +257,7 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 	lvl, why := gradeRelay(cfg.Thresholds, r.Metrics)
 	r.Status = Status(lvl)
 	if r.Status != Pass {
-		r.Phase = "media"
+		r.Phase = result.PhaseMedia
 		r.Reason = "media through the TURN relay: " + why
 		r.Remedy = fmt.Sprintf("improve the path to %s: prefer wired to Wi-Fi, keep UDP 3478 out of VPN tunnels and proxies, give voice priority (QoS/DSCP EF) and check the uplink is not saturated", u.Addr())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
@@ -269,7 +270,7 @@ func (s *relaySession) connect(ctx context.Context, cfg *config.Config, u config
 		err = s.pc[1].SetRemoteDescription(offer)
 	}
 	if err != nil {
-		return fail("setup", "could not negotiate the WebRTC session: "+err.Error())
+		return fail(result.PhaseSetup, "could not negotiate the WebRTC session: "+err.Error())
 	}
 	s.remoteReady(1)
 	answer, err := s.pc[1].CreateAnswer(nil)
@@ -280,7 +281,7 @@ func (s *relaySession) connect(ctx context.Context, cfg *config.Config, u config
 		err = s.pc[0].SetRemoteDescription(answer)
 	}
 	if err != nil {
-		return fail("setup", "could not negotiate the WebRTC session: "+err.Error())
+		return fail(result.PhaseSetup, "could not negotiate the WebRTC session: "+err.Error())
 	}
 	s.remoteReady(0)
 
@@ -298,7 +299,7 @@ func (s *relaySession) connect(ctx context.Context, cfg *config.Config, u config
 		case <-s.ev:
 		case <-ctx.Done():
 			if ctx.Err() == context.Canceled {
-				return &Result{Status: Skip, Phase: "ice", Reason: "cancelled before the relay connected"}
+				return &Result{Status: Skip, Phase: result.PhaseICE, Reason: "cancelled before the relay connected"}
 			}
 			return s.timeout(cfg, u)
 		}

@@ -151,7 +151,7 @@ func TestMediaRelayWrongCredentials(t *testing.T) {
 	addr, stop := startRelayPionTURN(t)
 	start := time.Now()
 	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, "wrong-pass", 3*time.Second, time.Second))
-	if r.Status != Fail || r.Phase != "ice" {
+	if r.Status != Fail || r.Phase != result.PhaseICE {
 		t.Fatalf("status %s phase %q, want fail in ice: %s", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Reason, "rejected the credentials (401") {
@@ -178,7 +178,7 @@ func TestMediaRelayTURNRefused(t *testing.T) {
 	pc.Close()
 	start := time.Now()
 	r := runRelayProbe(t, relayConfig(t, "turn:"+addr+"?transport=udp", testTURNUser, testTURNSecret, 3*time.Second, time.Second))
-	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "refused") {
+	if r.Status != Fail || r.Phase != result.PhaseICE || !strings.Contains(r.Reason, "refused") {
 		t.Fatalf("got %s/%q %q, want fail in ice, refused", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "allow outbound UDP") {
@@ -202,7 +202,7 @@ func TestMediaRelayTURNSilent(t *testing.T) {
 	start := time.Now()
 	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String()+"?transport=udp", testTURNUser, testTURNSecret, config.DefaultTimeout, time.Second))
 	el := time.Since(start)
-	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "no answer") {
+	if r.Status != Fail || r.Phase != result.PhaseICE || !strings.Contains(r.Reason, "no answer") {
 		t.Fatalf("got %s/%q %q, want fail in ice, no answer", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "allow outbound UDP") {
@@ -237,7 +237,7 @@ func TestMediaRelayUnresolvableName(t *testing.T) {
 	env.DNS.calls["no-such-host.invalid"] = c
 	rs := Run(context.Background(), env, []Probe{mediaRelay}, nil)
 	r := rs[0]
-	if r.Status != Fail || r.Phase != "resolve" || !strings.Contains(r.Remedy, "resolve no-such-host.invalid") {
+	if r.Status != Fail || r.Phase != result.PhaseResolve || !strings.Contains(r.Remedy, "resolve no-such-host.invalid") {
 		t.Fatalf("got %s/%q %q / %q", r.Status, r.Phase, r.Reason, r.Remedy)
 	}
 }
@@ -248,7 +248,7 @@ func TestMediaRelayThroughCoturn(t *testing.T) {
 	// Wrong credentials first (no allocation exists yet): coturn's 401 is
 	// told apart too.
 	r := runRelayProbe(t, relayConfig(t, url, testTURNUser, "wrong-pass", 3*time.Second, time.Second))
-	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+	if r.Status != Fail || r.Phase != result.PhaseICE || !strings.Contains(r.Reason, "rejected the credentials") {
 		t.Fatalf("wrong credentials through coturn: %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 
@@ -328,7 +328,7 @@ func TestMediaRelayDTLSBlockedByLargeDatagramDrop(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runRelayProbe(t, relayConfig(t, "turn:"+pc.LocalAddr().String(), testTURNUser, testTURNSecret, 1500*time.Millisecond, time.Second))
-	if r.Status != Fail || r.Phase != "dtls" {
+	if r.Status != Fail || r.Phase != result.PhaseDTLS {
 		t.Fatalf("got %s/%q %q, want fail in dtls", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "large UDP datagrams") {
@@ -359,7 +359,7 @@ func TestMediaRelayOverTCP(t *testing.T) {
 	// Over TCP the wire is not parsed; pion's allocation error still tells
 	// rejected credentials apart.
 	r = runRelayProbe(t, relayConfig(t, url, "nobody", "wrong-pass", 3*time.Second, time.Second))
-	if r.Status != Fail || r.Phase != "ice" || !strings.Contains(r.Reason, "rejected the credentials") {
+	if r.Status != Fail || r.Phase != result.PhaseICE || !strings.Contains(r.Reason, "rejected the credentials") {
 		t.Fatalf("wrong credentials over TCP: %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 	_ = srv.Close()
@@ -434,7 +434,7 @@ func TestMediaRelayMeasuresLoss(t *testing.T) {
 	if loss < 0.01 || loss > 0.03 {
 		t.Fatalf("loss_ratio %v, want ~0.02", loss)
 	}
-	if r.Status != Warn || r.Phase != "media" || !strings.Contains(r.Reason, "packet loss") || !strings.Contains(r.Reason, "above the warn threshold 1% (profile connect; source: Twilio") {
+	if r.Status != Warn || r.Phase != result.PhaseMedia || !strings.Contains(r.Reason, "packet loss") || !strings.Contains(r.Reason, "above the warn threshold 1% (profile connect; source: Twilio") {
 		t.Errorf("got %s/%q %q, want a loss warning", r.Status, r.Phase, r.Reason)
 	}
 	if !strings.Contains(r.Remedy, "UDP 3478 out of VPN") {

@@ -70,7 +70,7 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 	what := t.Endpoint.Addr()
 	if !small.x.OK() {
 		// stun.binding reports the path itself.
-		r.Status, r.Phase = Skip, "small"
+		r.Status, r.Phase = Skip, result.PhaseSmall
 		r.Reason = fmt.Sprintf("even small UDP datagrams to %s got no answer (see stun.binding), so large ones could not be judged", what)
 		return r
 	}
@@ -81,7 +81,7 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 		r.SetMetric("small_rtt_ms", ms(small.x.RTT))
 		return r
 	}
-	r.Status, r.Phase = Fail, "large"
+	r.Status, r.Phase = Fail, result.PhaseLarge
 	r.SetMetric("sent", float64(large.x.Sent))
 	switch {
 	case errors.Is(large.x.Err, syscall.EMSGSIZE):

@@ -24,7 +24,7 @@ func runSTUNBinding(ctx context.Context, env *Env, t Target) Result {
 	}
 	conn, err := DialUDP(ctx, addr)
 	if err != nil {
-		return udpFailure(env.Cfg, t.Endpoint, r, "socket", Classify(err), err)
+		return udpFailure(env.Cfg, t.Endpoint, r, result.PhaseSocket, Classify(err), err)
 	}
 	defer conn.Close()
 	x, mapped, err := Binding(ctx, conn, nil, Schedule{})
@@ -37,13 +37,13 @@ func runSTUNBinding(ctx context.Context, env *Env, t Target) Result {
 	}
 	r.SetMetric("rtt_ms", ms(x.RTT))
 	if code, reason := x.ErrorCode(); code != 0 {
-		r.Status, r.Phase = Fail, "response"
+		r.Status, r.Phase = Fail, result.PhaseResponse
 		r.Reason = fmt.Sprintf("%s answered the STUN Binding with error %d %s: two-way UDP works, but this is not behaving like a TURN server", t.Endpoint.Addr(), code, reason)
 		r.Remedy = remedyNotTURN(t.Endpoint)
 		return r
 	}
 	if !mapped.IsValid() {
-		r.Status, r.Phase = Fail, "response"
+		r.Status, r.Phase = Fail, result.PhaseResponse
 		r.Reason = fmt.Sprintf("%s answered the STUN Binding without a mapped address: two-way UDP works, but the answer is malformed", t.Endpoint.Addr())
 		r.Remedy = remedyNotTURN(t.Endpoint)
 		return r

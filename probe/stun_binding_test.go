@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
 )
@@ -164,9 +165,9 @@ func TestSTUNBindingFailures(t *testing.T) {
 		remedy []string
 		max    time.Duration
 	}{
-		{"blackhole", udpTestBlackhole(t), "response", []string{"no answer", "silently drops"}, []string{rule}, 3 * time.Second},
-		{"refused", udpTestClosedPort(t), "response", []string{"refused", "ICMP port unreachable"}, []string{rule, "ranges.membership"}, time.Second},
-		{"garbage", udpTestGarbage(t), "response", []string{"not with STUN"}, []string{"ranges.membership", "SIP ALG"}, 2 * time.Second},
+		{"blackhole", udpTestBlackhole(t), result.PhaseResponse, []string{"no answer", "silently drops"}, []string{rule}, 3 * time.Second},
+		{"refused", udpTestClosedPort(t), result.PhaseResponse, []string{"refused", "ICMP port unreachable"}, []string{rule, "ranges.membership"}, time.Second},
+		{"garbage", udpTestGarbage(t), result.PhaseResponse, []string{"not with STUN"}, []string{"ranges.membership", "SIP ALG"}, 2 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,7 +189,7 @@ func TestSTUNBindingResolveFailureSkips(t *testing.T) {
 	// Asked of a lab DNS server, never the system's.
 	cfg.Resolver = startDNS(t, lab.DNSOptions{Mode: lab.DNSNXDomain}).Addr
 	r := udpOne(t, stunBinding, cfg)
-	udpWant(t, r, Skip, "resolve", []string{"did not resolve", "dns.resolve"}, nil)
+	udpWant(t, r, Skip, result.PhaseResolve, []string{"did not resolve", "dns.resolve"}, nil)
 }
 
 // TestSTUNBindingLocalFirewallEPERM: an nftables output drop makes the
@@ -210,7 +211,7 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 		if t.Skipped() {
 			return
 		}
-		udpWant(t, r, Fail, "send", []string{"blocked on this computer", "operation not permitted"},
+		udpWant(t, r, Fail, result.PhaseSend, []string{"blocked on this computer", "operation not permitted"},
 			[]string{"this computer's own firewall", "allow outbound UDP 3478 to 127.0.0.1"})
 		if r.DurationMS > 200 {
 			t.Errorf("%s: EPERM reported after %.0f ms, want at once", p.ID, r.DurationMS)
@@ -228,7 +229,7 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 		r = turnAllocate.Run(ctx, NewEnv(ice), ts[0])
 		r.DurationMS = ms(time.Since(start))
 	})
-	udpWant(t, r, Fail, "allocate", []string{"Allocate request", "operation not permitted"},
+	udpWant(t, r, Fail, result.PhaseAllocate, []string{"Allocate request", "operation not permitted"},
 		[]string{"this computer's own firewall", "allow outbound UDP 3478 to 127.0.0.1"})
 	if r.DurationMS > 200 {
 		t.Errorf("turn.allocate: EPERM reported after %.0f ms, want at once", r.DurationMS)

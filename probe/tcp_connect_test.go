@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 const rtcHost = "rtc.connect-telecom.us-east-1.amazonaws.com"
@@ -62,7 +63,7 @@ func TestTCPConnectRefused(t *testing.T) {
 	port := portOf(ln.Addr().String())
 	ln.Close() // nothing listens there now: the kernel answers with a reset
 	r := runProbe(t, tcpConnect, loopbackEnv(t), webEndpoint(rtcHost, port))
-	wantResult(t, r, Fail, PhaseConnect, []string{"was refused", rtcHost}, []string{"allow outbound TCP " + strconv.Itoa(port) + " to " + rtcHost, "rejects"})
+	wantResult(t, r, Fail, result.PhaseConnect, []string{"was refused", rtcHost}, []string{"allow outbound TCP " + strconv.Itoa(port) + " to " + rtcHost, "rejects"})
 }
 
 // fullBacklogListener returns a loopback address whose listen queue is
@@ -103,14 +104,14 @@ func TestTCPConnectTimeout(t *testing.T) {
 	defer cancel()
 	e := webEndpoint(rtcHost, portOf(addr))
 	r := tcpConnect.Run(ctx, env, Target{Name: e.Addr(), Endpoint: e})
-	wantResult(t, r, Fail, PhaseConnect, []string{"no answer from TCP", "silently drops"}, []string{"allow outbound TCP"})
+	wantResult(t, r, Fail, result.PhaseConnect, []string{"no answer from TCP", "silently drops"}, []string{"allow outbound TCP"})
 }
 
 func TestTCPConnectSkipsWhenDNSFails(t *testing.T) {
 	noEnvProxy(t)
 	s := startDNS(t, lab.DNSOptions{Mode: lab.DNSNXDomain})
 	r := runProbe(t, tcpConnect, envFor(s.Addr), webEndpoint(rtcHost, 443))
-	wantResult(t, r, Skip, PhaseResolve, []string{"did not resolve", "nxdomain"}, nil)
+	wantResult(t, r, Skip, result.PhaseResolve, []string{"did not resolve", "nxdomain"}, nil)
 }
 
 // startTLS starts a lab HTTPS server whose CA is named caName.
@@ -137,7 +138,7 @@ func TestTLSUnknownIssuerIsInspection(t *testing.T) {
 	env := loopbackEnv(t)
 	env.Cfg.Roots = other.Pool()
 	r := runProbe(t, tlsHandshake, env, webEndpoint(rtcHost, s.Port))
-	wantResult(t, r, Fail, PhaseVerify,
+	wantResult(t, r, Fail, result.PhaseVerify,
 		[]string{`issued by "Corp Proxy CA"`, "does not trust", "likely TLS inspection"},
 		[]string{"exempt " + rtcHost + " from TLS inspection", `"Corp Proxy CA"`, "ca_files"})
 	if r.Details["issuer"] != `"Corp Proxy CA"` {
@@ -150,7 +151,7 @@ func TestTLSTrustedOnlyViaAddedCAWarns(t *testing.T) {
 	env := loopbackEnv(t)
 	env.Cfg.Roots = ca.Pool() // as if added with ca_files
 	r := runProbe(t, tlsHandshake, env, webEndpoint(rtcHost, s.Port))
-	wantResult(t, r, Warn, PhaseVerify, []string{`issued by "Corp Proxy CA"`, "only through a CA added with ca_files", "TLS inspection"}, []string{"exempt " + rtcHost})
+	wantResult(t, r, Warn, result.PhaseVerify, []string{`issued by "Corp Proxy CA"`, "only through a CA added with ca_files", "TLS inspection"}, []string{"exempt " + rtcHost})
 }
 
 func TestTLSLabPasses(t *testing.T) {
@@ -192,7 +193,7 @@ func TestTLSWrongNameIsSomethingElse(t *testing.T) {
 	env.Cfg.Roots = ca.Pool()
 	env.Cfg.Lab = true
 	r := runProbe(t, tlsHandshake, env, webEndpoint(rtcHost, portOf(ln.Addr().String())))
-	wantResult(t, r, Fail, PhaseVerify, []string{"names portal.example, not " + rtcHost, "captive portal"}, []string{"allow outbound TCP"})
+	wantResult(t, r, Fail, result.PhaseVerify, []string{"names portal.example, not " + rtcHost, "captive portal"}, []string{"allow outbound TCP"})
 }
 
 func TestTLSSilentServerTimesOut(t *testing.T) {
@@ -222,7 +223,7 @@ func TestTLSSilentServerTimesOut(t *testing.T) {
 		mu.Unlock()
 	}()
 	r := runProbe(t, tlsHandshake, loopbackEnv(t), webEndpoint(rtcHost, portOf(ln.Addr().String())))
-	wantResult(t, r, Fail, PhaseTLS, []string{"no TLS answer", "does not speak TLS"}, []string{"allow outbound TCP"})
+	wantResult(t, r, Fail, result.PhaseTLS, []string{"no TLS answer", "does not speak TLS"}, []string{"allow outbound TCP"})
 }
 
 func TestTLSSkipsWhenTCPFails(t *testing.T) {
@@ -230,7 +231,7 @@ func TestTLSSkipsWhenTCPFails(t *testing.T) {
 	port := portOf(ln.Addr().String())
 	ln.Close()
 	r := runProbe(t, tlsHandshake, loopbackEnv(t), webEndpoint(rtcHost, port))
-	wantResult(t, r, Skip, PhaseConnect, []string{"not tested", "see tcp.connect"}, nil)
+	wantResult(t, r, Skip, result.PhaseConnect, []string{"not tested", "see tcp.connect"}, nil)
 }
 
 // connectProxy is a tiny real HTTP CONNECT proxy on loopback: it tunnels
@@ -356,7 +357,7 @@ func TestTCPThroughEnvProxyRefused(t *testing.T) {
 	t.Setenv("HTTPS_PROXY", p.URL().String())
 	e := webEndpoint(rtcHost, 443)
 	r := runProbe(t, tcpConnect, env, e)
-	wantResult(t, r, Fail, PhaseProxy, []string{"refused to tunnel to " + e.Addr(), "403 Forbidden"},
+	wantResult(t, r, Fail, result.PhaseProxy, []string{"refused to tunnel to " + e.Addr(), "403 Forbidden"},
 		[]string{"on the proxy http://" + p.ln.Addr().String() + ", allow CONNECT to " + e.Addr()})
 }
 
@@ -367,7 +368,7 @@ func TestTCPProxyUnreachable(t *testing.T) {
 	env := loopbackEnv(t)
 	env.Cfg.Proxy = &url.URL{Scheme: "http", Host: addr}
 	r := runProbe(t, tcpConnect, env, webEndpoint(rtcHost, 443))
-	wantResult(t, r, Fail, PhaseProxy, []string{"TCP to the proxy http://" + addr, "refused"}, []string{"from the config file", "allow outbound TCP"})
+	wantResult(t, r, Fail, result.PhaseProxy, []string{"TCP to the proxy http://" + addr, "refused"}, []string{"from the config file", "allow outbound TCP"})
 }
 
 func TestEnvProxyNamesThePath(t *testing.T) {
@@ -378,7 +379,7 @@ func TestEnvProxyNamesThePath(t *testing.T) {
 	t.Setenv("HTTPS_PROXY", "http://user:s3cret-pw@proxy.corp.example:3128")
 	t.Setenv("NO_PROXY", ".cloudfront.net")
 	r = runProbe(t, envProxy, env, webEndpoint(rtcHost, 443))
-	wantResult(t, r, Warn, PhaseProxy, []string{"signaling WebSocket", "http://proxy.corp.example:3128"}, []string{"exempt " + rtcHost + " from the proxy"})
+	wantResult(t, r, Warn, result.PhaseProxy, []string{"signaling WebSocket", "http://proxy.corp.example:3128"}, []string{"exempt " + rtcHost + " from the proxy"})
 	r2 := runProbe(t, envProxy, env, webEndpoint("dd401jc05x2yk.cloudfront.net", 443))
 	wantResult(t, r2, Pass, "", []string{"NO_PROXY exempts dd401jc05x2yk.cloudfront.net"}, nil)
 	r3 := runProbe(t, envProxy, env, webEndpoint("participant.connect.us-east-1.amazonaws.com", 443))
@@ -429,5 +430,5 @@ func TestTCPProxyWantsAuthentication(t *testing.T) {
 	env := loopbackEnv(t)
 	env.Cfg.Proxy = p.URL()
 	r := runProbe(t, tcpConnect, env, webEndpoint(rtcHost, 443))
-	wantResult(t, r, Fail, PhaseProxy, []string{"asks for authentication (HTTP 407)"}, []string{"exempt " + rtcHost + " from proxy authentication"})
+	wantResult(t, r, Fail, result.PhaseProxy, []string{"asks for authentication (HTTP 407)"}, []string{"exempt " + rtcHost + " from proxy authentication"})
 }

@@ -101,7 +101,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	case transport == "udp":
 		pc, err := net.ListenUDP(udpNetwork(addr), nil)
 		if err != nil {
-			return turnFail(r, "socket", fmt.Sprintf("could not open a UDP socket: %v", err), "")
+			return turnFail(r, result.PhaseSocket, fmt.Sprintf("could not open a UDP socket: %v", err), "")
 		}
 		conn = pc
 	default:
@@ -109,7 +109,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		c, err := d.DialContext(ctx, "tcp", addr.String())
 		if err != nil {
 			k := turnKind(ctx, err)
-			return turnFail(r, "connect", Explain(k, fmt.Sprintf("TCP %d to %s", t.Endpoint.Port, t.Endpoint.Addr())), remedyTURNTCP(t))
+			return turnFail(r, result.PhaseConnect, Explain(k, fmt.Sprintf("TCP %d to %s", t.Endpoint.Port, t.Endpoint.Addr())), remedyTURNTCP(t))
 		}
 		if transport == "tls" {
 			tc := tls.Client(c, &tls.Config{RootCAs: env.Cfg.Roots, ServerName: t.URL.Host, MinVersion: tls.VersionTLS12})
@@ -123,7 +123,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 				} else if k := turnKind(ctx, err); k != KindOther {
 					reason = Explain(k, "the TLS handshake with "+t.Endpoint.Addr())
 				}
-				return turnFail(r, "tls", reason, "if TLS inspection is in the path, exempt "+t.Endpoint.Host+" from it; "+remedyTURNTCP(t))
+				return turnFail(r, result.PhaseTLS, reason, "if TLS inspection is in the path, exempt "+t.Endpoint.Host+" from it; "+remedyTURNTCP(t))
 			}
 			c = tc
 		}
@@ -178,7 +178,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	// sends it. It learns its public address meanwhile.
 	peer, peerAddr, err := turnPeer(ctx, addr, t)
 	if err != nil {
-		return turnFail(r, "socket", fmt.Sprintf("could not open the test peer's UDP socket: %v", err), "")
+		return turnFail(r, result.PhaseSocket, fmt.Sprintf("could not open the test peer's UDP socket: %v", err), "")
 	}
 	addCloser(func() { _ = peer.Close() })
 
@@ -197,13 +197,13 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if err := client.CreatePermission(net.UDPAddrFromAddrPort(pa)); err != nil {
 		var te *stun.TurnError
 		if errors.As(err, &te) {
-			r.Status, r.Phase = Warn, "permission"
+			r.Status, r.Phase = Warn, result.PhasePermission
 			r.Reason = fmt.Sprintf("the TURN allocation works, but the server refused a permission for our test peer %s (%d %s), so data through the relay was not tested", pa, te.ErrorCodeAttr.Code, te.ErrorCodeAttr.Reason)
 			r.Remedy = "nothing to change on this network for the allocation; media.relay tests data through the relay between two allocations"
 			return r
 		}
 		k := turnKind(ctx, err)
-		return turnFail(r, "permission", Explain(k, "the CreatePermission request ("+what+")"), remedy)
+		return turnFail(r, result.PhasePermission, Explain(k, "the CreatePermission request ("+what+")"), remedy)
 	}
 
 	// Data: the peer sends a first datagram to the relayed address (opening
@@ -221,11 +221,11 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	}
 	switch {
 	case res.peerGot:
-		r = turnFail(r, "relay", fmt.Sprintf("the relay delivered our data to the test peer, but the peer's echo never came back through %s: data from the relay toward this computer is lost", what), remedy)
+		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("the relay delivered our data to the test peer, but the peer's echo never came back through %s: data from the relay toward this computer is lost", what), remedy)
 	case res.clientGot:
-		r = turnFail(r, "relay", fmt.Sprintf("data from the test peer reached us through the relay, but data we sent through %s never reached the peer", what), remedy)
+		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("data from the test peer reached us through the relay, but data we sent through %s never reached the peer", what), remedy)
 	default:
-		r.Status, r.Phase = Warn, "relay"
+		r.Status, r.Phase = Warn, result.PhaseRelay
 		r.Reason = fmt.Sprintf("the allocation and permission work, but no test data made it between the relay %s and our test peer %s: a firewall or NAT here blocks UDP between this computer and the relay's ports directly (the softphone does not need that path), so data through the relay is not proven", relayed, pa)
 		r.Remedy = "nothing needed for the softphone if media.relay passes; to prove it here, allow UDP from " + relayed.Addr().String() + " to this computer"
 	}
@@ -240,13 +240,13 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 		code := int(te.ErrorCodeAttr.Code)
 		switch code {
 		case int(stun.CodeUnauthorized):
-			return turnFail(r, "auth", "TURN rejected the credentials: 401 Unauthorized (wrong or expired username/credential)",
+			return turnFail(r, result.PhaseAuth, "TURN rejected the credentials: 401 Unauthorized (wrong or expired username/credential)",
 				"use current TURN credentials: the CCP's are issued per agent session and expire; copy a fresh iceServers entry")
 		case int(stun.CodeAllocQuotaReached), int(stun.CodeInsufficientCapacity):
-			return turnFail(r, "allocate", fmt.Sprintf("TURN refused the allocation: %d %s (the server is at its limit for these credentials)", code, te.ErrorCodeAttr.Reason),
+			return turnFail(r, result.PhaseAllocate, fmt.Sprintf("TURN refused the allocation: %d %s (the server is at its limit for these credentials)", code, te.ErrorCodeAttr.Reason),
 				"close other sessions using these credentials, or retry later")
 		}
-		return turnFail(r, "allocate", fmt.Sprintf("TURN refused the allocation: %d %s", code, te.ErrorCodeAttr.Reason), remedyNotTURN(e))
+		return turnFail(r, result.PhaseAllocate, fmt.Sprintf("TURN refused the allocation: %d %s", code, te.ErrorCodeAttr.Reason), remedyNotTURN(e))
 	}
 	k := turnKind(ctx, err)
 	if k == KindCancelled {
@@ -260,7 +260,7 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 	if k == KindOther {
 		reason = fmt.Sprintf("the Allocate request (%s) failed: %v", what, err)
 	}
-	return turnFail(r, "allocate", reason, remedy)
+	return turnFail(r, result.PhaseAllocate, reason, remedy)
 }
 
 // turnKind classifies an error of the TURN exchange: when our own deadline

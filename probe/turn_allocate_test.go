@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Distinctive credentials, to find any leak.
@@ -73,13 +74,13 @@ func TestTURNAllocateWrongCredentials(t *testing.T) {
 	other := startUDPTestTURN(t, "someone-else", "other-pass")
 	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", other.UDP))
 	r := udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, []string{"fresh iceServers"})
+	udpWant(t, r, Fail, result.PhaseAuth, []string{"TURN rejected the credentials: 401"}, []string{"fresh iceServers"})
 	udpNoLeak(t, r)
 
 	ct := startCoturn(t, "someone-else", "other-pass")
 	cfg = udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", ct.Port))
 	r = udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, nil)
+	udpWant(t, r, Fail, result.PhaseAuth, []string{"TURN rejected the credentials: 401"}, nil)
 	udpNoLeak(t, r)
 }
 
@@ -99,11 +100,11 @@ func TestTURNAllocateNetworkFailures(t *testing.T) {
 		reason, remedy   []string
 		max              time.Duration
 	}{
-		{"udp-blackhole", fmt.Sprintf("turn:127.0.0.1:%d", udpTestBlackhole(t)), "allocate",
+		{"udp-blackhole", fmt.Sprintf("turn:127.0.0.1:%d", udpTestBlackhole(t)), result.PhaseAllocate,
 			[]string{"Allocate request", "no answer", "silently drops"}, []string{"allow outbound UDP"}, 3500 * time.Millisecond},
-		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), "connect",
+		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), result.PhaseConnect,
 			[]string{"TCP", "refused"}, []string{"allow outbound TCP", "TURN over TCP"}, time.Second},
-		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), "tls",
+		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), result.PhaseTLS,
 			[]string{"TLS handshake", `issued by "CN=preflight test TURN,`, "does not trust"}, []string{"TLS inspection"}, time.Second},
 	}
 	for _, c := range cases {
@@ -128,7 +129,7 @@ func TestTURNAllocatePermissionRefused(t *testing.T) {
 	srv := startUDPTestTURNWith(t, udpTestUser, udpTestPass, func(net.Addr, net.IP) bool { return false })
 	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", srv.UDP))
 	r := udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Warn, "permission", []string{"allocation works", "refused a permission for our test peer", "403"}, []string{"media.relay"})
+	udpWant(t, r, Warn, result.PhasePermission, []string{"allocation works", "refused a permission for our test peer", "403"}, []string{"media.relay"})
 	udpNoLeak(t, r)
 }
 

@@ -12,19 +12,20 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // resolveUDP resolves t's host with the shared resolver and returns the
 // address to send to (IPv4 first: Connect's TURN servers are IPv4) and a
 // Result carrying the target and address. When resolving fails, ok is
-// false and the Result is a skip with phase "resolve": dns.resolve reports
+// false and the Result is a skip at result.PhaseResolve: dns.resolve reports
 // the failure itself, so it is not counted twice.
 func resolveUDP(ctx context.Context, env *Env, t Target) (netip.AddrPort, Result, bool) {
 	r := Result{Target: t.Name}
 	e := t.Endpoint
 	ans := env.DNS.Lookup(ctx, e.Host)
 	if ans.Err != nil || len(ans.Addrs) == 0 {
-		r.Status, r.Phase = Skip, "resolve"
+		r.Status, r.Phase = Skip, result.PhaseResolve
 		r.Reason = fmt.Sprintf("%s did not resolve, so UDP %d could not be tested (see dns.resolve)", e.Host, e.Port)
 		return netip.AddrPort{}, r, false
 	}
@@ -35,12 +36,12 @@ func resolveUDP(ctx context.Context, env *Env, t Target) (netip.AddrPort, Result
 }
 
 // udpExchangeFailure turns a failed STUN transaction into a fail Result
-// naming the phase: "send" when the datagram could not leave this
-// computer, "response" when nothing (or junk) came back.
+// naming the phase: result.PhaseSend when the datagram could not leave
+// this computer, result.PhaseResponse when nothing (or junk) came back.
 func udpExchangeFailure(cfg *config.Config, e catalog.Endpoint, r Result, x Exchange) Result {
-	phase := "response"
+	phase := result.PhaseResponse
 	if x.Sent == 0 || x.Kind == KindPermission {
-		phase = "send"
+		phase = result.PhaseSend
 	}
 	return udpFailure(cfg, e, r, phase, x.Kind, x.Err)
 }
@@ -77,7 +78,7 @@ func udpFailure(cfg *config.Config, e catalog.Endpoint, r Result, phase string, 
 
 // udpInternal is a probe bug (a request that does not build).
 func udpInternal(r Result, err error) Result {
-	r.Status, r.Phase, r.Reason = Fail, "internal", fmt.Sprintf("internal error: %v (a bug: please report it)", err)
+	r.Status, r.Phase, r.Reason = Fail, result.PhaseInternal, fmt.Sprintf("internal error: %v (a bug: please report it)", err)
 	return r
 }
 
