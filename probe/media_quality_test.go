@@ -14,32 +14,18 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/result"
-	"github.com/pion/turn/v5"
 )
 
-// startTURN runs pion/turn's server on loopback; it answers STUN Binding
-// requests as a TURN server in the field does.
+// startTURN runs the lab's TURN server (pion/turn) on loopback; it answers
+// STUN Binding requests as a TURN server in the field does.
 func startTURN(t testing.TB) *net.UDPAddr {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	s, err := lab.StartTURN(lab.TURNOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := turn.NewServer(turn.ServerConfig{
-		Realm: "example.org",
-		AuthHandler: func(*turn.RequestAttributes) (string, []byte, bool) {
-			return "", nil, false
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return pc.LocalAddr().(*net.UDPAddr)
+	t.Cleanup(func() { _ = s.Close() })
+	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.Port}
 }
 
 // relayTo puts an impairing relay in front of addr.

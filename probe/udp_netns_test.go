@@ -113,7 +113,7 @@ type udpTestPath struct {
 // udpTestNewPath creates the agent and server namespaces and the veth
 // between them; agentRules (nft -f text) load in the agent's namespace,
 // where the egress hook on "vagent" drops silently, like a firewall
-// further away (LAB.md).
+// further away (docs/LAB.md).
 func udpTestNewPath(t testing.TB, agentRules string) udpTestPath {
 	t.Helper()
 	a, s := udpTestNetns(t, ""), udpTestNetns(t, "")
