@@ -34,7 +34,7 @@ func timeout(c *config.Config) time.Duration { return c.Timeout }
 // udpProbeBudget is the time a UDP STUN probe (stun.binding,
 // turn.auth-challenge, path.large-datagram, nat.mapping) may take for one
 // target. Why 2.5 s: with every TURN server blackholed the verdict must
-// come within 3.5 s (issue 3; netcheck takes 5 s, pion's retries ~8 s, the
+// come within 3.5 s (docs/UDP-CHECKS.md; netcheck takes 5 s, pion's retries ~8 s, the
 // CCP's own ICE gathering 8 s); 2.5 s plus the runner's 0.5 s grace leaves
 // half a second for DNS and start-up. It holds 4 transmissions on the
 // default schedule (0, 0.25, 0.75, 1.75 s), so up to 3 lost datagrams on a

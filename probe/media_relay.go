@@ -26,7 +26,7 @@ import (
 
 // Budgets and media constants.
 const (
-	// relayPacketInterval is the CCP's Opus ptime (CONNECT.md): 50 packets/s.
+	// relayPacketInterval is the CCP's Opus ptime (docs/MEDIA.md): 50 packets/s.
 	relayPacketInterval = 20 * time.Millisecond
 	// relayPayloadBytes is one Opus frame at ~32 kbit/s (20 ms × 32 kbit/s);
 	// zeros: the transport is measured, not the audio.
@@ -47,7 +47,7 @@ const (
 	// healthy set-up is about ten round trips to TURN (Allocate twice for
 	// the 401 challenge, ICE checks and DTLS across the relay loop): 1.5 s
 	// at 150 ms. 3 s keeps a blackholed TURN server's verdict within the
-	// 3.5 s target (issue 3) with the runner's 0.5 s grace, like
+	// 3.5 s target (docs/WEBRTC.md) with the runner's 0.5 s grace, like
 	// turn.allocate; pion's own TURN client would retry for ~8 s and its
 	// ICE would give up after 25 s.
 	relaySetupBudget = 3 * time.Second

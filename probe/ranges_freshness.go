@@ -19,7 +19,7 @@ const freshnessBudget = time.Second
 const futureSlack = 24 * time.Hour
 
 // rangesFreshness checks the age of the ip-ranges.json in use against AWS's
-// 30-day notice for new ranges (docs/CONNECT.md, Option 2): older data may
+// 30-day notice for new ranges (docs/RANGES.md): older data may
 // lack ranges Connect uses now, so firewall rules and the membership check
 // built from it can be wrong. Warn from the last week (ranges.WarnMargin)
 // on, and past 30 days too: stale data is the tool's problem, not the

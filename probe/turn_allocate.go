@@ -25,7 +25,7 @@ import (
 // allocation takes about six round trips (TCP/TLS connect for tcp and
 // turns:, Allocate twice for the 401 challenge, CreatePermission, data
 // there and back): under a second at 150 ms RTT. 3 s keeps a blackholed
-// TURN server's verdict within the 3.5 s target (issue 3) with the
+// TURN server's verdict within the 3.5 s target (docs/UDP-CHECKS.md) with the
 // runner's 0.5 s grace; pion's own client would retry for ~8 s.
 const turnAllocateBudget = 3 * time.Second
 
