@@ -16,38 +16,6 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
-// startTURN runs the lab's TURN server (pion/turn) on loopback; it answers
-// STUN Binding requests as a TURN server in the field does.
-func startTURN(t testing.TB) *net.UDPAddr {
-	t.Helper()
-	s, err := lab.StartTURN(lab.TURNOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.Port}
-}
-
-// relayTo puts an impairing relay in front of addr.
-func relayTo(t testing.TB, addr *net.UDPAddr, c impair.Config) *impair.Relay {
-	t.Helper()
-	r, err := impair.New(addr.String(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-func testConfig(d time.Duration, addrs ...*net.UDPAddr) *config.Config {
-	th, _ := quality.Profile("connect")
-	c := &config.Config{Region: "us-east-1", Duration: d, Timeout: 2 * time.Second, Thresholds: th}
-	for _, a := range addrs {
-		c.TURN = append(c.TURN, catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect})
-	}
-	return c
-}
-
 func targetOf(a *net.UDPAddr) Target {
 	return Target{Name: a.String(), Endpoint: catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect}}
 }

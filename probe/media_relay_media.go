@@ -1,5 +1,6 @@
-// media.relay's media: the Opus-sized RTP sent through the relay, what
-// the receiver saw, round trips from RTCP reports, and the grade.
+// media.relay's measurements: the set-up times and the selected pair, the
+// Opus-sized RTP sent through the relay, what the receiver saw, round
+// trips from RTCP reports, and the grade.
 
 package probe
 
