@@ -57,3 +57,35 @@ func TestBudgetsFit(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPBudgetsFit proves the budgets keep the blackholed verdict within
+// the 3.5 s target and still leave room for retransmissions.
+func TestUDPBudgetsFit(t *testing.T) {
+	const target = 3500 * time.Millisecond
+	cfg := udpTestConfig(3478, 3479)
+	cfg.Timeout = 5 * time.Second // the default --timeout
+	if d := Deadline(cfg, udpProbes()); d > target {
+		t.Errorf("deadline of the UDP/TURN checks %v, want ≤ %v", d, target)
+	}
+	for _, p := range udpProbes() {
+		if b := p.Budget(cfg); b > target-runGrace {
+			t.Errorf("%s budget %v leaves no grace within %v", p.ID, b, target)
+		}
+	}
+	// The default schedule fits at least 4 transmissions in the budget.
+	s := Schedule{}.withDefaults()
+	at, wait, n := time.Duration(0), s.RTO, 0
+	for at < udpProbeBudget {
+		n++
+		at += wait
+		wait = min(2*wait, s.MaxRTO)
+	}
+	if n < 4 {
+		t.Errorf("%d transmissions fit in %v, want ≥ 4", n, udpProbeBudget)
+	}
+	// --timeout shorter than the budget wins.
+	cfg.Timeout = time.Second
+	if udpBudget(cfg) != time.Second || turnAllocate.Budget(cfg) != time.Second {
+		t.Errorf("a 1 s --timeout must bound the UDP budgets")
+	}
+}

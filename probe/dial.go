@@ -32,15 +32,6 @@ const (
 	proxyConnectTimeout = 1500 * time.Millisecond
 )
 
-// Dial phases, as reported in Result.Phase.
-const (
-	PhaseResolve = result.PhaseResolve // DNS lookup of the endpoint
-	PhaseConnect = result.PhaseConnect // TCP connection to the endpoint
-	PhaseProxy   = result.PhaseProxy   // TCP to the proxy, or its answer to CONNECT
-	PhaseTLS     = result.PhaseTLS     // TLS handshake
-	PhaseVerify  = result.PhaseVerify  // certificate chain and name check
-)
-
 // proxyChoice is the proxy a connection to an endpoint would use.
 type proxyChoice struct {
 	// URL is nil for a direct connection.
@@ -134,7 +125,7 @@ func dialEndpoint(ctx context.Context, env *Env, e catalog.Endpoint) (*dialed, *
 	}
 	ans := env.DNS.Lookup(ctx, e.Host)
 	if ans.Err != nil {
-		return nil, &dialError{Phase: PhaseResolve, Skip: true,
+		return nil, &dialError{Phase: result.PhaseResolve, Skip: true,
 			Reason: fmt.Sprintf("not tested: %s did not resolve (%s; see dns.resolve)", e.Host, ans.Kind)}
 	}
 	var (
@@ -170,7 +161,7 @@ func dialEndpoint(ctx context.Context, env *Env, e catalog.Endpoint) (*dialed, *
 	}
 	k := Classify(firstErr)
 	what := fmt.Sprintf("TCP %d to %s (%s)", e.Port, e.Host, firstAddr)
-	return nil, &dialError{Phase: PhaseConnect, Kind: k, Addr: firstAddr,
+	return nil, &dialError{Phase: result.PhaseConnect, Kind: k, Addr: firstAddr,
 		Reason: Explain(k, what), Remedy: connectRemedy(cfg, e, k)}
 }
 
@@ -211,7 +202,7 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 	fixProxy := fmt.Sprintf("check the proxy %s (from %s) is right and reachable: allow outbound TCP %s to %s", pname, proxySource(pc), pport, phost)
 	ans := env.DNS.Lookup(ctx, phost)
 	if ans.Err != nil {
-		return nil, &dialError{Phase: PhaseProxy, Kind: KindOther,
+		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindOther,
 			Reason: fmt.Sprintf("the proxy's name %s did not resolve (%s: %v)", phost, ans.Kind, ans.Err), Remedy: fixProxy}
 	}
 	var (
@@ -229,7 +220,7 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 	}
 	if err != nil {
 		k := Classify(err)
-		return nil, &dialError{Phase: PhaseProxy, Kind: k, Addr: addr,
+		return nil, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr,
 			Reason: Explain(k, fmt.Sprintf("TCP to the proxy %s (%s)", pname, addr)), Remedy: fixProxy}
 	}
 	connectDur := time.Since(start)
@@ -240,7 +231,7 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 		cancel()
 		if err != nil {
 			conn.Close()
-			return nil, &dialError{Phase: PhaseProxy, Kind: Classify(err), Addr: addr,
+			return nil, &dialError{Phase: result.PhaseProxy, Kind: Classify(err), Addr: addr,
 				Reason: fmt.Sprintf("TLS to the proxy %s failed: %v", pname, err), Remedy: fixProxy}
 		}
 		conn = tc
@@ -271,7 +262,7 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 		if k == KindTimeout {
 			reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s before the timeout (it may be unable to reach %s itself)", pname, target, e.Host)
 		}
-		return nil, &dialError{Phase: PhaseProxy, Kind: k, Addr: addr, Reason: reason,
+		return nil, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr, Reason: reason,
 			Remedy: fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))}
 	}
 	resp.Body.Close()
@@ -283,7 +274,7 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 			reason = fmt.Sprintf("the proxy %s asks for authentication (HTTP 407) before tunnelling to %s", pname, target)
 			remedy = fmt.Sprintf("exempt %s from proxy authentication (browsers may pass it with single sign-on; this tool cannot), or put the proxy's user and password in the proxy URL", e.Host)
 		}
-		return nil, &dialError{Phase: PhaseProxy, Kind: KindRefused, Addr: addr, Reason: reason, Remedy: remedy}
+		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindRefused, Addr: addr, Reason: reason, Remedy: remedy}
 	}
 	_ = conn.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {

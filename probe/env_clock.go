@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -85,11 +86,11 @@ func runEnvClock(ctx context.Context, env *Env, _ Target) Result {
 		}
 		switch {
 		case abs > clockSkewFail:
-			r.Status, r.Phase = Fail, "clock"
+			r.Status, r.Phase = Fail, result.PhaseClock
 			r.Reason = fmt.Sprintf("this computer's clock is %s %s %s's time: more than 10 s off breaks CCP sign-in", roundSkew(abs), dir, e.Host)
 			r.Remedy = remedyClock
 		case abs > clockSkewWarn:
-			r.Status, r.Phase = Warn, "clock"
+			r.Status, r.Phase = Warn, result.PhaseClock
 			r.Reason = fmt.Sprintf("this computer's clock is %s %s %s's time: not yet breaking sign-in (that happens above 10 s) but drifting", roundSkew(abs), dir, e.Host)
 			r.Remedy = remedyClock
 		default:

@@ -18,6 +18,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // clockServer is a TLS server whose Date header is offset from now (nil
@@ -55,7 +56,7 @@ func clockOffset(d time.Duration) *time.Duration { return &d }
 func TestEnvClockSkewFails(t *testing.T) {
 	_, ep, roots := clockServer(t, clockOffset(30*time.Second))
 	r := runClock(t, NewEnv(&config.Config{HTTPS: []catalog.Endpoint{ep}, Roots: roots, Timeout: 2 * time.Second}))
-	if r.Status != Fail || r.Phase != "clock" {
+	if r.Status != Fail || r.Phase != result.PhaseClock {
 		t.Fatalf("got %s/%q %q", r.Status, r.Phase, r.Reason)
 	}
 	if s := r.Metrics["skew_ms"]; s > -29000 || s < -31000 {

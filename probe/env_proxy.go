@@ -3,9 +3,10 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // proxyBudget bounds env.proxy: it only reads the configuration and the
@@ -47,7 +48,7 @@ func runProxy(ctx context.Context, env *Env, t Target) Result {
 		r.Reason = fmt.Sprintf("through the proxy %s (from %s); tcp.connect and tls.handshake test that path with CONNECT", pc, proxySource(pc))
 		for _, w := range websocketHosts {
 			if strings.Contains(strings.ToLower(e.Host), w) {
-				r.Status, r.Phase = Warn, PhaseProxy
+				r.Status, r.Phase = Warn, result.PhaseProxy
 				r.Reason = fmt.Sprintf("%s carries the softphone's signaling WebSocket through the proxy %s: AWS notes a proxy's WebSocket handling may break the CCP", e.Host, pc)
 				r.Remedy = fmt.Sprintf("exempt %s from the proxy (add it to NO_PROXY / the PAC file's DIRECT list), or make sure the proxy passes WebSockets without idle time-outs or inspection", e.Host)
 				break

@@ -3,12 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"runtime"
 	"strings"
 	"unicode"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // env.vpn: for each TURN server, the local interface and source address
@@ -193,7 +194,7 @@ func runEnvVPN(ctx context.Context, env *Env, t Target) Result {
 	src, ifc, err := routeTo(dst)
 	if err != nil {
 		k := Classify(err)
-		r.Status, r.Phase = Fail, "route"
+		r.Status, r.Phase = Fail, result.PhaseRoute
 		r.Reason = Explain(k, "UDP to "+dst.String())
 		r.Remedy = "give this computer a route to " + dst.Addr().String() + " (a default route, or a VPN that carries it); " + RemedyTURN(env.Cfg, t.Endpoint)
 		if k == KindPermission {
@@ -221,7 +222,7 @@ func runEnvVPN(ctx context.Context, env *Env, t Target) Result {
 		return r
 	}
 	r.SetDetail("path", "VPN tunnel: "+m.Kind)
-	r.Status, r.Phase = Warn, "route"
+	r.Status, r.Phase = Warn, result.PhaseRoute
 	r.Reason = fmt.Sprintf("media goes through the VPN: the route to %s (%s) leaves by %s, %s (source address %s); relay media inside a tunnel gets extra delay and jitter, and VPN gateways often drop or throttle UDP", t.Endpoint.Host, dst.Addr(), ifc.Name, m.Kind, src)
 	r.Remedy = remedySplitTunnel(env, t)
 	return r

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,7 +104,7 @@ func TestEnvVPNTunnelInNamespace(t *testing.T) {
 	vpnInNetns(t, ns, func() {
 		noRoute = runEnvVPN(context.Background(), env, Target{Name: "10.99.9.2:3478", Endpoint: catalog.Endpoint{Host: "10.99.9.2", Port: 3478}})
 	})
-	if noRoute.Status != Fail || noRoute.Phase != "route" || !strings.Contains(noRoute.Reason, "unreachable") {
+	if noRoute.Status != Fail || noRoute.Phase != result.PhaseRoute || !strings.Contains(noRoute.Reason, "unreachable") {
 		t.Fatalf("no route: %+v", noRoute)
 	}
 }

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ func connProbes() []Probe {
 // the lab, as `check --lab` does: everything passes, DNS is asked once per
 // name and query type, and no goroutine outlives the run.
 func TestRunAgainstLab(t *testing.T) {
-	before := runtime.NumGoroutine()
+	checkLeaks := goroutineLeakCheck(t)
 	l, err := lab.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -48,14 +47,7 @@ func TestRunAgainstLab(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Error(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines after the run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	checkLeaks()
 }
 
 // TestRunCancelledReportsPartial interrupts a run whose DNS never answers:

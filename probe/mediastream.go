@@ -22,7 +22,7 @@ import (
 // retransmissions: a request without an answer is a lost packet.
 const (
 	// mediaInterval is the CCP's packet interval: Opus, ptime 20 ms,
-	// DTX off (CONNECT.md), so 50 packets a second.
+	// DTX off (docs/MEDIA.md), so 50 packets a second.
 	mediaInterval = 20 * time.Millisecond
 	// mediaPacketSize is the UDP payload of each request: an Opus frame
 	// at WebRTC's ~40 kbit/s (100 bytes per 20 ms) plus the RTP header
@@ -346,3 +346,7 @@ func complete(streams []*stream) bool {
 	}
 	return true
 }
+
+// mediaSetupBudget is the time before the stream starts: the name lookup
+// (shared with dns.resolve, usually already answered) and the socket.
+const mediaSetupBudget = time.Second

@@ -54,3 +54,8 @@ func connectPrefixes(cfg *config.Config) string {
 	}
 	return strings.Join(ps[:len(ps)-1], ", ") + " and " + ps[len(ps)-1]
 }
+
+// remedyNotTURN is the remedy when the port answers, but not as TURN.
+func remedyNotTURN(e catalog.Endpoint) string {
+	return fmt.Sprintf("check that %s resolves to a Connect TURN server (ranges.membership) and that no UDP proxy, SIP ALG or inspection rule answers for or rewrites UDP %d", e.Host, e.Port)
+}

@@ -310,3 +310,15 @@ func exchangeOnce(ctx context.Context, c *dns.Client, m *dns.Msg, server string)
 	}
 	return in, err
 }
+
+// preferIPv4 returns the first IPv4 address of as (unmapped), else the
+// first address: the CCP's TURN URLs are used over IPv4. as must not be
+// empty.
+func preferIPv4(as []netip.Addr) netip.Addr {
+	for _, a := range as {
+		if a.Unmap().Is4() {
+			return a.Unmap()
+		}
+	}
+	return as[0]
+}

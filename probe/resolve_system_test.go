@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ccp-preflight/ccp-preflight/lab"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // useSystemResolverAt makes the "system resolver" path ask server (Go's
@@ -40,5 +41,5 @@ func TestDNSResolveSystemServFailSaysWhichIsUnknown(t *testing.T) {
 	s := startDNS(t, lab.DNSOptions{Mode: lab.DNSRefused})
 	useSystemResolverAt(t, s.Addr)
 	r := runProbe(t, dnsResolve, envFor(""), turnEndpoint())
-	wantResult(t, r, Fail, PhaseResolve, []string{"SERVFAIL or REFUSED", testTURNHost}, []string{"resolver:", "outbound UDP and TCP 53"})
+	wantResult(t, r, Fail, result.PhaseResolve, []string{"SERVFAIL or REFUSED", testTURNHost}, []string{"resolver:", "outbound UDP and TCP 53"})
 }

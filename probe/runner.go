@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -171,33 +170,4 @@ func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {
 		}
 	}()
 	return p.Run(pctx, env, t)
-}
-
-// Registry returns every probe in report order.
-func Registry() []Probe { return slices.Clone(registry) }
-
-func init() {
-	for _, p := range registry {
-		result.Declare(p.Kind)
-	}
-}
-
-// registry is every probe in report order: adding a check is one line here.
-var registry = []Probe{
-	rangesFreshness,
-	dnsResolve,
-	rangesMembership,
-	tcpConnect,
-	tlsHandshake,
-	envProxy,
-	envVPN,
-	envClock,
-	stunBinding,
-	turnAuthChallenge,
-	turnAllocate,
-	pathLargeDatagram,
-	natMapping,
-	mediaQuality,
-	mediaRelay,
-	capacityStreams,
 }

@@ -1,8 +1,6 @@
 package probe
 
 import (
-	"time"
-
 	"github.com/ccp-preflight/ccp-preflight/config"
 )
 
@@ -29,10 +27,16 @@ func oneTarget(name string) func(*config.Config) []Target {
 	return func(*config.Config) []Target { return []Target{{Name: name}} }
 }
 
-// fixed returns a budget that does not depend on the config.
-func fixed(d time.Duration) func(*config.Config) time.Duration {
-	return func(*config.Config) time.Duration { return d }
+// allTargets are the HTTPS endpoints then the TURN servers.
+func allTargets(c *config.Config) []Target {
+	return append(httpsTargets(c), turnTargets(c)...)
 }
 
-// timeout returns the run's --timeout as a budget.
-func timeout(c *config.Config) time.Duration { return c.Timeout }
+// turnTransport names a TURN URL's transport as users know it: "udp",
+// "tcp", or "tls" for turns: URLs.
+func turnTransport(u config.TURNURL) string {
+	if u.Secure {
+		return "tls"
+	}
+	return u.Transport
+}

@@ -1,18 +1,18 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -25,7 +25,7 @@ import (
 // allocation takes about six round trips (TCP/TLS connect for tcp and
 // turns:, Allocate twice for the 401 challenge, CreatePermission, data
 // there and back): under a second at 150 ms RTT. 3 s keeps a blackholed
-// TURN server's verdict within the 3.5 s target (issue 3) with the
+// TURN server's verdict within the 3.5 s target (docs/UDP-CHECKS.md) with the
 // runner's 0.5 s grace; pion's own client would retry for ~8 s.
 const turnAllocateBudget = 3 * time.Second
 
@@ -79,14 +79,6 @@ func turnAllocateTargets(c *config.Config) []Target {
 	return ts
 }
 
-// turnTransport names the URL's transport as users know it.
-func turnTransport(u config.TURNURL) string {
-	if u.Secure {
-		return "tls"
-	}
-	return u.Transport
-}
-
 func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if t.ICE == nil {
 		return Result{Target: t.Name, Status: Skip, Reason: "no credentials for this target"}
@@ -109,7 +101,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	case transport == "udp":
 		pc, err := net.ListenUDP(udpNetwork(addr), nil)
 		if err != nil {
-			return turnFail(r, "socket", fmt.Sprintf("could not open a UDP socket: %v", err), "")
+			return turnFail(r, result.PhaseSocket, fmt.Sprintf("could not open a UDP socket: %v", err), "")
 		}
 		conn = pc
 	default:
@@ -117,7 +109,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		c, err := d.DialContext(ctx, "tcp", addr.String())
 		if err != nil {
 			k := turnKind(ctx, err)
-			return turnFail(r, "connect", Explain(k, fmt.Sprintf("TCP %d to %s", t.Endpoint.Port, t.Endpoint.Addr())), remedyTURNTCP(t))
+			return turnFail(r, result.PhaseConnect, Explain(k, fmt.Sprintf("TCP %d to %s", t.Endpoint.Port, t.Endpoint.Addr())), remedyTURNTCP(t))
 		}
 		if transport == "tls" {
 			tc := tls.Client(c, &tls.Config{RootCAs: env.Cfg.Roots, ServerName: t.URL.Host, MinVersion: tls.VersionTLS12})
@@ -131,7 +123,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 				} else if k := turnKind(ctx, err); k != KindOther {
 					reason = Explain(k, "the TLS handshake with "+t.Endpoint.Addr())
 				}
-				return turnFail(r, "tls", reason, "if TLS inspection is in the path, exempt "+t.Endpoint.Host+" from it; "+remedyTURNTCP(t))
+				return turnFail(r, result.PhaseTLS, reason, "if TLS inspection is in the path, exempt "+t.Endpoint.Host+" from it; "+remedyTURNTCP(t))
 			}
 			c = tc
 		}
@@ -186,7 +178,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	// sends it. It learns its public address meanwhile.
 	peer, peerAddr, err := turnPeer(ctx, addr, t)
 	if err != nil {
-		return turnFail(r, "socket", fmt.Sprintf("could not open the test peer's UDP socket: %v", err), "")
+		return turnFail(r, result.PhaseSocket, fmt.Sprintf("could not open the test peer's UDP socket: %v", err), "")
 	}
 	addCloser(func() { _ = peer.Close() })
 
@@ -195,7 +187,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if err != nil {
 		return turnAllocateError(ctx, r, t.Endpoint, what, remedy, err)
 	}
-	r.SetMetric("allocate_ms", udpMillis(time.Since(start)))
+	r.SetMetric("allocate_ms", ms(time.Since(start)))
 	addCloser(func() { _ = relayConn.Close() })
 	relayed, _ := netip.ParseAddrPort(relayConn.LocalAddr().String())
 	r.SetDetail("relayed_address", relayed.String())
@@ -205,13 +197,13 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if err := client.CreatePermission(net.UDPAddrFromAddrPort(pa)); err != nil {
 		var te *stun.TurnError
 		if errors.As(err, &te) {
-			r.Status, r.Phase = Warn, "permission"
+			r.Status, r.Phase = Warn, result.PhasePermission
 			r.Reason = fmt.Sprintf("the TURN allocation works, but the server refused a permission for our test peer %s (%d %s), so data through the relay was not tested", pa, te.ErrorCodeAttr.Code, te.ErrorCodeAttr.Reason)
 			r.Remedy = "nothing to change on this network for the allocation; media.relay tests data through the relay between two allocations"
 			return r
 		}
 		k := turnKind(ctx, err)
-		return turnFail(r, "permission", Explain(k, "the CreatePermission request ("+what+")"), remedy)
+		return turnFail(r, result.PhasePermission, Explain(k, "the CreatePermission request ("+what+")"), remedy)
 	}
 
 	// Data: the peer sends a first datagram to the relayed address (opening
@@ -220,7 +212,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	res := turnDataLoop(ctx, relayConn, peer, relayed, pa)
 	if res.rtt > 0 {
 		r.Status = Pass
-		r.SetMetric("rtt_ms", udpMillis(res.rtt))
+		r.SetMetric("rtt_ms", ms(res.rtt))
 		return r
 	}
 	if ctx.Err() == context.Canceled {
@@ -229,174 +221,15 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	}
 	switch {
 	case res.peerGot:
-		r = turnFail(r, "relay", fmt.Sprintf("the relay delivered our data to the test peer, but the peer's echo never came back through %s: data from the relay toward this computer is lost", what), remedy)
+		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("the relay delivered our data to the test peer, but the peer's echo never came back through %s: data from the relay toward this computer is lost", what), remedy)
 	case res.clientGot:
-		r = turnFail(r, "relay", fmt.Sprintf("data from the test peer reached us through the relay, but data we sent through %s never reached the peer", what), remedy)
+		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("data from the test peer reached us through the relay, but data we sent through %s never reached the peer", what), remedy)
 	default:
-		r.Status, r.Phase = Warn, "relay"
+		r.Status, r.Phase = Warn, result.PhaseRelay
 		r.Reason = fmt.Sprintf("the allocation and permission work, but no test data made it between the relay %s and our test peer %s: a firewall or NAT here blocks UDP between this computer and the relay's ports directly (the softphone does not need that path), so data through the relay is not proven", relayed, pa)
 		r.Remedy = "nothing needed for the softphone if media.relay passes; to prove it here, allow UDP from " + relayed.Addr().String() + " to this computer"
 	}
 	return r
-}
-
-// turnDataResult is what the data loop saw.
-type turnDataResult struct {
-	rtt                time.Duration
-	peerGot, clientGot bool
-}
-
-// turnDataLoop sends numbered datagrams through the relay to the peer,
-// every turnDataInterval, until one comes back echoed or ctx ends.
-func turnDataLoop(ctx context.Context, relayConn net.PacketConn, peer *net.UDPConn, relayed, peerAddr netip.AddrPort) turnDataResult {
-	var (
-		mu     sync.Mutex
-		res    turnDataResult
-		seenAt *net.UDPAddr // the peer as the relay saw it (guarded by mu)
-	)
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	relayUDP := net.UDPAddrFromAddrPort(relayed)
-	// Wake the readers at once when done.
-	wake := context.AfterFunc(dctx, func() {
-		now := time.Now()
-		_ = peer.SetReadDeadline(now)
-		_ = relayConn.SetReadDeadline(now)
-	})
-	defer wake()
-	var wg sync.WaitGroup
-	// Peer: punch toward the relay, then echo what comes from it.
-	wg.Go(func() {
-		_, _ = peer.WriteTo([]byte("ccp-preflight punch"), relayUDP)
-		buf := make([]byte, 2048)
-		for dctx.Err() == nil {
-			_ = peer.SetReadDeadline(time.Now().Add(turnDataInterval))
-			n, from, err := peer.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				if Classify(err) == KindTimeout {
-					_, _ = peer.WriteTo([]byte("ccp-preflight punch"), relayUDP)
-					continue
-				}
-				return
-			}
-			if from.Addr().Unmap() != relayed.Addr().Unmap() || from.Port() != relayed.Port() {
-				continue
-			}
-			mu.Lock()
-			res.peerGot = true
-			mu.Unlock()
-			_, _ = peer.WriteTo(buf[:n], relayUDP)
-		}
-	})
-	// Client: read what the relay forwards.
-	sent := map[string]time.Time{}
-	got := make(chan time.Duration, 1)
-	wg.Go(func() {
-		buf := make([]byte, 2048)
-		for dctx.Err() == nil {
-			_ = relayConn.SetReadDeadline(time.Now().Add(turnDataInterval))
-			n, from, err := relayConn.ReadFrom(buf)
-			if err != nil {
-				if Classify(err) == KindTimeout {
-					continue
-				}
-				return
-			}
-			msg := string(buf[:n])
-			mu.Lock()
-			if strings.HasPrefix(msg, "ccp-preflight punch") {
-				res.clientGot = true
-				// Answer the address the relay saw the peer at: behind an
-				// address-dependent NAT it differs from the STUN-mapped one.
-				if ua, ok := from.(*net.UDPAddr); ok {
-					seenAt = ua
-				}
-			} else if t0, ok := sent[msg]; ok {
-				mu.Unlock()
-				select {
-				case got <- time.Since(t0):
-				default:
-				}
-				cancel()
-				return
-			}
-			mu.Unlock()
-		}
-	})
-	peerUDP := net.UDPAddrFromAddrPort(peerAddr)
-	tick := time.NewTicker(turnDataInterval)
-	defer tick.Stop()
-	payload := bytes.Repeat([]byte{'x'}, 120) // an Opus frame's size
-	for i := 0; dctx.Err() == nil; i++ {
-		msg := fmt.Sprintf("ccp-preflight data %d ", i) + string(payload)
-		mu.Lock()
-		sent[msg] = time.Now()
-		to := peerUDP
-		if seenAt != nil {
-			to = seenAt
-		}
-		mu.Unlock()
-		if _, err := relayConn.WriteTo([]byte(msg), to); err != nil && dctx.Err() == nil {
-			break
-		}
-		select {
-		case <-dctx.Done():
-		case <-tick.C:
-		}
-	}
-	cancel()
-	wg.Wait()
-	select {
-	case d := <-got:
-		res.rtt = d
-	default:
-	}
-	return res
-}
-
-// turnPeer opens the test peer's UDP socket on the address this computer
-// uses toward the TURN server, and in the background learns its public
-// address with a STUN Binding to the server's UDP port (for tcp/turns:
-// URLs, UDP 3478 of the same host); without an answer, or for a server on
-// a loopback or private address (no NAT in between), the local address.
-func turnPeer(ctx context.Context, server netip.AddrPort, t Target) (*net.UDPConn, <-chan netip.AddrPort, error) {
-	local := netip.IPv4Unspecified()
-	if !server.Addr().Is4() {
-		local = netip.IPv6Unspecified()
-	}
-	if probe, err := net.DialUDP(udpNetwork(server), nil, net.UDPAddrFromAddrPort(server)); err == nil {
-		if la, err := netip.ParseAddrPort(probe.LocalAddr().String()); err == nil {
-			local = la.Addr()
-		}
-		_ = probe.Close()
-	}
-	peer, err := net.ListenUDP(udpNetwork(server), net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)))
-	if err != nil {
-		return nil, nil, err
-	}
-	own, _ := netip.ParseAddrPort(peer.LocalAddr().String())
-	out := make(chan netip.AddrPort, 1)
-	stunAddr := server
-	if t.URL.Transport != "udp" || t.URL.Secure {
-		stunAddr = netip.AddrPortFrom(server.Addr(), 3478)
-	}
-	if a := server.Addr(); a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() {
-		// No NAT between us and a server on our own network: the relay
-		// reaches the peer at its local address.
-		out <- own
-		return peer, out, nil
-	}
-	go func() {
-		bctx, cancel := context.WithTimeout(ctx, turnPeerBindingTimeout)
-		defer cancel()
-		x, mapped, err := Binding(bctx, peer, net.UDPAddrFromAddrPort(stunAddr), Schedule{})
-		if err == nil && x.OK() && mapped.IsValid() {
-			out <- mapped
-			return
-		}
-		out <- own
-	}()
-	return peer, out, nil
 }
 
 // turnAllocateError reports a failed Allocate: wrong credentials, another
@@ -407,13 +240,13 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 		code := int(te.ErrorCodeAttr.Code)
 		switch code {
 		case int(stun.CodeUnauthorized):
-			return turnFail(r, "auth", "TURN rejected the credentials: 401 Unauthorized (wrong or expired username/credential)",
+			return turnFail(r, result.PhaseAuth, "TURN rejected the credentials: 401 Unauthorized (wrong or expired username/credential)",
 				"use current TURN credentials: the CCP's are issued per agent session and expire; copy a fresh iceServers entry")
 		case int(stun.CodeAllocQuotaReached), int(stun.CodeInsufficientCapacity):
-			return turnFail(r, "allocate", fmt.Sprintf("TURN refused the allocation: %d %s (the server is at its limit for these credentials)", code, te.ErrorCodeAttr.Reason),
+			return turnFail(r, result.PhaseAllocate, fmt.Sprintf("TURN refused the allocation: %d %s (the server is at its limit for these credentials)", code, te.ErrorCodeAttr.Reason),
 				"close other sessions using these credentials, or retry later")
 		}
-		return turnFail(r, "allocate", fmt.Sprintf("TURN refused the allocation: %d %s", code, te.ErrorCodeAttr.Reason), remedyNotTURN(e))
+		return turnFail(r, result.PhaseAllocate, fmt.Sprintf("TURN refused the allocation: %d %s", code, te.ErrorCodeAttr.Reason), remedyNotTURN(e))
 	}
 	k := turnKind(ctx, err)
 	if k == KindCancelled {
@@ -427,7 +260,7 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 	if k == KindOther {
 		reason = fmt.Sprintf("the Allocate request (%s) failed: %v", what, err)
 	}
-	return turnFail(r, "allocate", reason, remedy)
+	return turnFail(r, result.PhaseAllocate, reason, remedy)
 }
 
 // turnKind classifies an error of the TURN exchange: when our own deadline
@@ -456,14 +289,6 @@ func turnRemedy(cfg *config.Config, t Target) string {
 // remedyTURNTCP is the rule for TURN over TCP or TLS.
 func remedyTURNTCP(t Target) string {
 	return fmt.Sprintf("allow outbound TCP %d to %s (TURN over %s)", t.Endpoint.Port, t.Endpoint.Host, strings.ToUpper(turnTransport(t.URL)))
-}
-
-// udpNetwork is "udp4" or "udp6" for addr's family.
-func udpNetwork(addr netip.AddrPort) string {
-	if addr.Addr().Unmap().Is4() {
-		return "udp4"
-	}
-	return "udp6"
 }
 
 // scrubResult removes any credential text from a result's strings: a

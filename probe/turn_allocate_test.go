@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Distinctive credentials, to find any leak.
@@ -26,8 +26,8 @@ func udpTestICE(user, pass string, urls ...string) *config.Config {
 	return c
 }
 
-// udpNoLeak fails if a result, as JSON, contains a credential.
-func udpNoLeak(t *testing.T, rs ...Result) {
+// udpNoSecret fails if a result, as JSON, contains a credential.
+func udpNoSecret(t *testing.T, rs ...Result) {
 	t.Helper()
 	b, _ := json.Marshal(rs)
 	for _, s := range []string{udpTestUser, udpTestPass} {
@@ -55,7 +55,7 @@ func TestTURNAllocatePassPion(t *testing.T) {
 			if r.Target != c.url {
 				t.Errorf("target %q, want the URL", r.Target)
 			}
-			udpNoLeak(t, r)
+			udpNoSecret(t, r)
 		})
 	}
 }
@@ -65,7 +65,7 @@ func TestTURNAllocatePassCoturn(t *testing.T) {
 	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", ct.Port))
 	r := udpOne(t, turnAllocate, cfg)
 	udpWant(t, r, Pass, "", nil, nil)
-	udpNoLeak(t, r)
+	udpNoSecret(t, r)
 }
 
 func TestTURNAllocateWrongCredentials(t *testing.T) {
@@ -73,14 +73,14 @@ func TestTURNAllocateWrongCredentials(t *testing.T) {
 	other := startUDPTestTURN(t, "someone-else", "other-pass")
 	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", other.UDP))
 	r := udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, []string{"fresh iceServers"})
-	udpNoLeak(t, r)
+	udpWant(t, r, Fail, result.PhaseAuth, []string{"TURN rejected the credentials: 401"}, []string{"fresh iceServers"})
+	udpNoSecret(t, r)
 
 	ct := startCoturn(t, "someone-else", "other-pass")
 	cfg = udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", ct.Port))
 	r = udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Fail, "auth", []string{"TURN rejected the credentials: 401"}, nil)
-	udpNoLeak(t, r)
+	udpWant(t, r, Fail, result.PhaseAuth, []string{"TURN rejected the credentials: 401"}, nil)
+	udpNoSecret(t, r)
 }
 
 func TestTURNAllocateNetworkFailures(t *testing.T) {
@@ -99,11 +99,11 @@ func TestTURNAllocateNetworkFailures(t *testing.T) {
 		reason, remedy   []string
 		max              time.Duration
 	}{
-		{"udp-blackhole", fmt.Sprintf("turn:127.0.0.1:%d", udpTestBlackhole(t)), "allocate",
+		{"udp-blackhole", fmt.Sprintf("turn:127.0.0.1:%d", udpTestBlackhole(t)), result.PhaseAllocate,
 			[]string{"Allocate request", "no answer", "silently drops"}, []string{"allow outbound UDP"}, 3500 * time.Millisecond},
-		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), "connect",
+		{"tcp-refused", fmt.Sprintf("turn:127.0.0.1:%d?transport=tcp", closedTCP), result.PhaseConnect,
 			[]string{"TCP", "refused"}, []string{"allow outbound TCP", "TURN over TCP"}, time.Second},
-		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), "tls",
+		{"tls-untrusted", fmt.Sprintf("turns:127.0.0.1:%d", srv.TLS), result.PhaseTLS,
 			[]string{"TLS handshake", `issued by "CN=preflight test TURN,`, "does not trust"}, []string{"TLS inspection"}, time.Second},
 	}
 	for _, c := range cases {
@@ -114,7 +114,7 @@ func TestTURNAllocateNetworkFailures(t *testing.T) {
 			if d := time.Duration(r.DurationMS * float64(time.Millisecond)); d > c.max {
 				t.Errorf("took %v, want under %v", d, c.max)
 			}
-			udpNoLeak(t, r)
+			udpNoSecret(t, r)
 		})
 	}
 }
@@ -128,8 +128,8 @@ func TestTURNAllocatePermissionRefused(t *testing.T) {
 	srv := startUDPTestTURNWith(t, udpTestUser, udpTestPass, func(net.Addr, net.IP) bool { return false })
 	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d", srv.UDP))
 	r := udpOne(t, turnAllocate, cfg)
-	udpWant(t, r, Warn, "permission", []string{"allocation works", "refused a permission for our test peer", "403"}, []string{"media.relay"})
-	udpNoLeak(t, r)
+	udpWant(t, r, Warn, result.PhasePermission, []string{"allocation works", "refused a permission for our test peer", "403"}, []string{"media.relay"})
+	udpNoSecret(t, r)
 }
 
 // TestUDPProbesLeakNoGoroutines runs every UDP probe, passing and
@@ -141,18 +141,11 @@ func TestUDPProbesLeakNoGoroutines(t *testing.T) {
 	cfg.TURN = udpTestConfig(srv.UDP, hole).TURN
 	cfg.Timeout = time.Second
 	time.Sleep(50 * time.Millisecond)
-	before := runtime.NumGoroutine()
+	checkLeaks := goroutineLeakCheck(t)
 	rs := udpRunProbe(t, udpProbes(), cfg)
 	if len(rs) != 2+2+3+2+1 {
 		t.Errorf("%d results", len(rs))
 	}
-	udpNoLeak(t, rs...)
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines after the run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	udpNoSecret(t, rs...)
+	checkLeaks()
 }

@@ -9,8 +9,8 @@ import (
 
 // BenchmarkVerdictAllTURNBlackholed measures the time to a verdict of the
 // UDP/TURN checks when every TURN server (5, as us-east-1 lists) drops UDP
-// silently, credentials given: the target is ≤ 3.5 s (netcheck
-// 5 s, pion's retries ~8 s, the CCP's ICE timeout 8 s).
+// silently, credentials given: the target is ≤ 3.5 s (docs/UDP-CHECKS.md;
+// netcheck 5 s, pion's retries ~8 s, the CCP's ICE timeout 8 s).
 func BenchmarkVerdictAllTURNBlackholed(b *testing.B) {
 	var ports []int
 	var urls []string

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"golang.org/x/sys/unix"
 )
 
@@ -112,7 +113,7 @@ type udpTestPath struct {
 // udpTestNewPath creates the agent and server namespaces and the veth
 // between them; agentRules (nft -f text) load in the agent's namespace,
 // where the egress hook on "vagent" drops silently, like a firewall
-// further away (LAB.md).
+// further away (docs/LAB.md).
 func udpTestNewPath(t testing.TB, agentRules string) udpTestPath {
 	t.Helper()
 	a, s := udpTestNetns(t, ""), udpTestNetns(t, "")
@@ -160,7 +161,7 @@ func TestSTUNBindingSilentDropNftables(t *testing.T) {
 		defer cancel()
 		r = stunBinding.Run(ctx, NewEnv(cfg), Target{Name: cfg.TURN[0].Addr(), Endpoint: cfg.TURN[0]})
 	})
-	udpWant(t, r, Fail, "response", []string{"no answer", "silently drops"}, []string{"allow outbound UDP 3478 to " + path.ServerIP})
+	udpWant(t, r, Fail, result.PhaseResponse, []string{"no answer", "silently drops"}, []string{"allow outbound UDP 3478 to " + path.ServerIP})
 
 	// Control: the same path without the rule passes.
 	open := udpTestNewPath(t, "")
@@ -191,6 +192,6 @@ func TestLargeDatagramDroppedNftables(t *testing.T) {
 		defer cancel()
 		r = pathLargeDatagram.Run(ctx, NewEnv(cfg), Target{Name: cfg.TURN[0].Addr(), Endpoint: cfg.TURN[0]})
 	})
-	udpWant(t, r, Fail, "large", []string{"1200-byte ones get no answer", "DTLS handshakes will fail: look for a firewall dropping large UDP or fragments"},
+	udpWant(t, r, Fail, result.PhaseLarge, []string{"1200-byte ones get no answer", "DTLS handshakes will fail: look for a firewall dropping large UDP or fragments"},
 		[]string{"allow UDP datagrams of at least 1200 bytes and IP fragments to " + path.ServerIP + ":3478"})
 }

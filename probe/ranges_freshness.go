@@ -3,8 +3,9 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 )
@@ -18,7 +19,7 @@ const freshnessBudget = time.Second
 const futureSlack = 24 * time.Hour
 
 // rangesFreshness checks the age of the ip-ranges.json in use against AWS's
-// 30-day notice for new ranges (docs/CONNECT.md, Option 2): older data may
+// 30-day notice for new ranges (docs/RANGES.md): older data may
 // lack ranges Connect uses now, so firewall rules and the membership check
 // built from it can be wrong. Warn from the last week (ranges.WarnMargin)
 // on, and past 30 days too: stale data is the tool's problem, not the
@@ -53,18 +54,18 @@ func Freshness(set *ranges.Set, now time.Time) Result {
 		"), then regenerate any IP allowlist from it (`ccp-preflight ranges export --region R`); or pass a current file with --ranges FILE|URL"
 	switch {
 	case age < -futureSlack:
-		r.Status, r.Phase = Warn, "freshness"
+		r.Status, r.Phase = Warn, result.PhaseFreshness
 		r.Reason = fmt.Sprintf("the IP ranges in use (%s) are dated %s, %d days in the future: this computer's clock is probably wrong",
 			what, set.CreateDate.UTC().Format("2006-01-02"), -days)
 		r.Remedy = "set this computer's clock right (sync with NTP); sign-in also breaks with clock skew above 10 s"
 	case age > ranges.NoticePeriod:
-		r.Status, r.Phase = Warn, "freshness"
+		r.Status, r.Phase = Warn, result.PhaseFreshness
 		r.Reason = fmt.Sprintf("the IP ranges in use (%s, published %s) are %d days old: AWS announces new ranges only 30 days before using them, so addresses Connect uses now may be missing",
 			what, set.CreateDate.UTC().Format("2006-01-02"), days)
 		r.Remedy = remedy
 	case age > ranges.NoticePeriod-ranges.WarnMargin:
 		left := int((ranges.NoticePeriod - age) / (24 * time.Hour))
-		r.Status, r.Phase = Warn, "freshness"
+		r.Status, r.Phase = Warn, result.PhaseFreshness
 		r.Reason = fmt.Sprintf("the IP ranges in use (%s, published %s) are %d days old and pass AWS's 30-day notice in %d days",
 			what, set.CreateDate.UTC().Format("2006-01-02"), days, left)
 		r.Remedy = remedy

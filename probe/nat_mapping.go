@@ -3,10 +3,11 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 )
@@ -60,7 +61,7 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 		servers = append(servers, server{tt.Endpoint.Addr(), ap})
 	}
 	if len(servers) < 2 {
-		r.Status, r.Phase = Skip, "resolve"
+		r.Status, r.Phase = Skip, result.PhaseResolve
 		r.Reason = "fewer than two TURN servers resolved to distinct addresses, so mappings could not be compared (see dns.resolve)"
 		return r
 	}
@@ -70,7 +71,7 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 	}
 	conn, err := net.ListenUDP(network, nil)
 	if err != nil {
-		r.Status, r.Phase, r.Reason = Fail, "socket", fmt.Sprintf("could not open a UDP socket: %v", err)
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSocket, fmt.Sprintf("could not open a UDP socket: %v", err)
 		return r
 	}
 	defer conn.Close()
@@ -98,7 +99,7 @@ func runNATMapping(ctx context.Context, env *Env, t Target) Result {
 		maps = append(maps, got{s.name, s.addr, mapped})
 	}
 	if len(maps) < 2 {
-		r.Status, r.Phase = Skip, "binding"
+		r.Status, r.Phase = Skip, result.PhaseBinding
 		r.Reason = "fewer than two TURN servers answered a STUN Binding (no answer from " + strings.Join(failed, ", ") + "; see stun.binding), so mappings could not be compared"
 		return r
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/pion/stun/v4"
 )
 
@@ -49,12 +50,12 @@ func TestTURNAuthChallengeFailures(t *testing.T) {
 		phase       string
 		reason, rem []string
 	}{
-		{"blackhole", udpTestBlackhole(t), "response", []string{"no answer"}, []string{"allow outbound UDP"}},
-		{"garbage", udpTestGarbage(t), "response", []string{"not with STUN"}, []string{"ranges.membership"}},
-		{"stun-only", udpTestSTUN(t, 0, 0), "response", []string{"no answer"}, []string{"allow outbound UDP"}},
-		{"400", udpTestAllocateAnswer(t, stun.CodeBadRequest, false), "auth", []string{"error 400", "instead of 401"}, []string{"ranges.membership"}},
-		{"401-no-realm", udpTestAllocateAnswer(t, stun.CodeUnauthorized, false), "auth", []string{"401 without REALM and NONCE"}, []string{"ranges.membership"}},
-		{"refused", udpTestClosedPort(t), "response", []string{"refused"}, []string{"allow outbound UDP"}},
+		{"blackhole", udpTestBlackhole(t), result.PhaseResponse, []string{"no answer"}, []string{"allow outbound UDP"}},
+		{"garbage", udpTestGarbage(t), result.PhaseResponse, []string{"not with STUN"}, []string{"ranges.membership"}},
+		{"stun-only", udpTestSTUN(t, 0, 0), result.PhaseResponse, []string{"no answer"}, []string{"allow outbound UDP"}},
+		{"400", udpTestAllocateAnswer(t, stun.CodeBadRequest, false), result.PhaseAuth, []string{"error 400", "instead of 401"}, []string{"ranges.membership"}},
+		{"401-no-realm", udpTestAllocateAnswer(t, stun.CodeUnauthorized, false), result.PhaseAuth, []string{"401 without REALM and NONCE"}, []string{"ranges.membership"}},
+		{"refused", udpTestClosedPort(t), result.PhaseResponse, []string{"refused"}, []string{"allow outbound UDP"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

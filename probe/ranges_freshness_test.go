@@ -8,6 +8,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func TestFreshness(t *testing.T) {
@@ -42,7 +43,7 @@ func TestFreshness(t *testing.T) {
 					t.Errorf("result %q lacks %q", text, w)
 				}
 			}
-			if r.Status != Pass && (r.Remedy == "" || r.Phase != "freshness") {
+			if r.Status != Pass && (r.Remedy == "" || r.Phase != result.PhaseFreshness) {
 				t.Errorf("a %s needs a remedy and phase: %+v", r.Status, r)
 			}
 			if r.ID != "ranges.freshness" || r.Metrics["age_s"] == 0 {

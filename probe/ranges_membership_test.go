@@ -7,6 +7,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func embeddedRanges(t *testing.T) *ranges.Set {
@@ -34,7 +35,7 @@ func TestMembershipOutsideWarnsNamingData(t *testing.T) {
 	env := envFor(s.Addr)
 	env.Cfg.Ranges = embeddedRanges(t)
 	r := runProbe(t, rangesMembership, env, turnEndpoint())
-	wantResult(t, r, Warn, "ranges",
+	wantResult(t, r, Warn, result.PhaseRanges,
 		[]string{"192.0.2.7", "outside every AWS range", "DNS hijack, a proxy answering for AWS, or a stale list", "embedded, createDate 2026-08-22"},
 		[]string{"nslookup " + testTURNHost, "ccp-preflight ranges update"})
 	if r.Metrics["outside_ranges"] != 1 {
@@ -67,7 +68,7 @@ func TestMembershipAmazonButNotServiceWarns(t *testing.T) {
 	env := envFor(s.Addr)
 	env.Cfg.Ranges = set
 	r := runProbe(t, rangesMembership, env, webEndpoint("rtc.connect-telecom.us-east-1.amazonaws.com", 443))
-	wantResult(t, r, Warn, "ranges", []string{addr.String(), "not in the EC2 or CLOUDFRONT ranges", "Option 2"}, []string{"by domain name"})
+	wantResult(t, r, Warn, result.PhaseRanges, []string{addr.String(), "not in the EC2 or CLOUDFRONT ranges", "Option 2"}, []string{"by domain name"})
 }
 
 func TestMembershipCloudFrontHostWantsCloudFront(t *testing.T) {
@@ -89,7 +90,7 @@ func TestMembershipSkipsUnresolved(t *testing.T) {
 	env := envFor(s.Addr)
 	env.Cfg.Ranges = embeddedRanges(t)
 	r := runProbe(t, rangesMembership, env, turnEndpoint())
-	wantResult(t, r, Skip, PhaseResolve, []string{"did not resolve", "see dns.resolve"}, nil)
+	wantResult(t, r, Skip, result.PhaseResolve, []string{"did not resolve", "see dns.resolve"}, nil)
 }
 
 func TestMembershipLabRanges(t *testing.T) {

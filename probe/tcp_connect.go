@@ -3,10 +3,9 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // tcpBudget bounds tcp.connect for one endpoint: the name's lookup, then
@@ -43,16 +42,3 @@ func runTCP(ctx context.Context, env *Env, t Target) Result {
 	}
 	return r
 }
-
-// capped returns a budget of d, never more than the run's --timeout.
-func capped(d time.Duration) func(*config.Config) time.Duration {
-	return func(c *config.Config) time.Duration {
-		if c != nil && c.Timeout > 0 && c.Timeout < d {
-			return c.Timeout
-		}
-		return d
-	}
-}
-
-// ms is d in milliseconds with microsecond precision.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"sync"
 	"syscall"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
 )
@@ -69,18 +70,18 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 	what := t.Endpoint.Addr()
 	if !small.x.OK() {
 		// stun.binding reports the path itself.
-		r.Status, r.Phase = Skip, "small"
+		r.Status, r.Phase = Skip, result.PhaseSmall
 		r.Reason = fmt.Sprintf("even small UDP datagrams to %s got no answer (see stun.binding), so large ones could not be judged", what)
 		return r
 	}
 	if large.x.OK() {
 		// Any answer, even an error, proves the large datagram arrived.
 		r.Status = Pass
-		r.SetMetric("rtt_ms", udpMillis(large.x.RTT))
-		r.SetMetric("small_rtt_ms", udpMillis(small.x.RTT))
+		r.SetMetric("rtt_ms", ms(large.x.RTT))
+		r.SetMetric("small_rtt_ms", ms(small.x.RTT))
 		return r
 	}
-	r.Status, r.Phase = Fail, "large"
+	r.Status, r.Phase = Fail, result.PhaseLarge
 	r.SetMetric("sent", float64(large.x.Sent))
 	switch {
 	case errors.Is(large.x.Err, syscall.EMSGSIZE):

@@ -3,6 +3,8 @@ package probe
 import (
 	"testing"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func TestNATMappingNoNAT(t *testing.T) {
@@ -34,7 +36,7 @@ func TestNATMappingSkips(t *testing.T) {
 	cfg := udpTestConfig(srv.UDP, udpTestBlackhole(t))
 	cfg.Timeout = time.Second
 	r = udpOne(t, natMapping, cfg)
-	udpWant(t, r, Skip, "binding", []string{"fewer than two TURN servers answered", "stun.binding"}, nil)
+	udpWant(t, r, Skip, result.PhaseBinding, []string{"fewer than two TURN servers answered", "stun.binding"}, nil)
 }
 
 func TestNATMappingEndpointIndependent(t *testing.T) {

@@ -6,11 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v5"
 )
@@ -357,82 +355,4 @@ func (c *guardConn) SetWriteDeadline(t time.Time) error {
 		return c.conn.SetWriteDeadline(t)
 	}
 	return c.pc.SetWriteDeadline(t)
-}
-
-// plainReason keeps a server's reason phrase to plain printable text (coturn
-// ends some with a NUL byte), at most 80 characters.
-func plainReason(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	return strings.TrimSpace(s)
-}
-
-// allocLog is the pion LoggerFactory of media.relay's peers: it prints
-// nothing and keeps one fact, the TURN error code of a failed allocation,
-// from the ICE agent's "failed to allocate on TURN client" warning. It
-// covers TURN over TCP and TLS, whose bytes the guard does not parse.
-// (pion's message carries the server address and error, never credentials.)
-type allocLog struct{ g *turnGuard }
-
-func (l allocLog) NewLogger(scope string) logging.LeveledLogger {
-	if scope == "ice" {
-		return iceLog{g: l.g}
-	}
-	return nopLog{}
-}
-
-type nopLog struct{}
-
-func (nopLog) Trace(string)          {}
-func (nopLog) Tracef(string, ...any) {}
-func (nopLog) Debug(string)          {}
-func (nopLog) Debugf(string, ...any) {}
-func (nopLog) Info(string)           {}
-func (nopLog) Infof(string, ...any)  {}
-func (nopLog) Warn(string)           {}
-func (nopLog) Warnf(string, ...any)  {}
-func (nopLog) Error(string)          {}
-func (nopLog) Errorf(string, ...any) {}
-
-type iceLog struct {
-	nopLog
-	g *turnGuard
-}
-
-func (l iceLog) Warnf(format string, args ...any) {
-	if strings.HasPrefix(format, "failed to allocate on TURN client") {
-		l.g.allocFailed(fmt.Sprintf(format, args...))
-	}
-}
-
-// allocFailed records the error code in pion's allocation failure message,
-// "… Allocate error response (error 401: Unauthorized)". pion answers the
-// first 401 challenge itself, so a 401 here means the credentials were
-// rejected.
-func (g *turnGuard) allocFailed(msg string) {
-	_, rest, ok := strings.Cut(msg, "(error ")
-	if !ok {
-		return
-	}
-	num, reason, _ := strings.Cut(rest, ":")
-	code, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil {
-		return
-	}
-	g.mu.Lock()
-	if code == int(stun.CodeUnauthorized) {
-		g.st.CredsRejected = true
-	} else if g.st.LastCode == 0 {
-		g.st.LastCode = code
-		g.st.LastError = fmt.Sprintf("Allocate %d %s", code, plainReason(strings.TrimSuffix(strings.TrimSpace(reason), ")")))
-	}
-	g.mu.Unlock()
-	g.ping()
 }

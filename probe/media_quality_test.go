@@ -13,53 +13,8 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/impair"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
-	"github.com/pion/turn/v5"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
-
-// startTURN runs pion/turn's server on loopback; it answers STUN Binding
-// requests as a TURN server in the field does.
-func startTURN(t testing.TB) *net.UDPAddr {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := turn.NewServer(turn.ServerConfig{
-		Realm: "example.org",
-		AuthHandler: func(*turn.RequestAttributes) (string, []byte, bool) {
-			return "", nil, false
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.IPv4(127, 0, 0, 1), Address: "127.0.0.1"},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return pc.LocalAddr().(*net.UDPAddr)
-}
-
-// relayTo puts an impairing relay in front of addr.
-func relayTo(t testing.TB, addr *net.UDPAddr, c impair.Config) *impair.Relay {
-	t.Helper()
-	r, err := impair.New(addr.String(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-func testConfig(d time.Duration, addrs ...*net.UDPAddr) *config.Config {
-	th, _ := quality.Profile("connect")
-	c := &config.Config{Region: "us-east-1", Duration: d, Timeout: 2 * time.Second, Thresholds: th}
-	for _, a := range addrs {
-		c.TURN = append(c.TURN, catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect})
-	}
-	return c
-}
 
 func targetOf(a *net.UDPAddr) Target {
 	return Target{Name: a.String(), Endpoint: catalog.Endpoint{Host: a.IP.String(), Port: a.Port, Service: catalog.AmazonConnect}}
@@ -198,7 +153,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		t.Parallel()
 		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 20}}) // 5 %
 		res := runMedia(t, testConfig(2*time.Second), r.Addr())
-		if res.Status != Fail || res.Phase != "quality" {
+		if res.Status != Fail || res.Phase != result.PhaseQuality {
 			t.Fatalf("status %s phase %q, want fail in quality", res.Status, res.Phase)
 		}
 		for _, s := range []string{"packet loss over the run 5%", "fail threshold 3%", "Twilio"} {
@@ -226,7 +181,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 1}}) // drops all: a silent firewall
 		start := time.Now()
 		res := runMedia(t, testConfig(5*time.Second), r.Addr())
-		if res.Status != Fail || res.Phase != "read" || !strings.Contains(res.Reason, "silently drops") {
+		if res.Status != Fail || res.Phase != result.PhaseRead || !strings.Contains(res.Reason, "silently drops") {
 			t.Fatalf("status %s phase %q reason %q", res.Status, res.Phase, res.Reason)
 		}
 		if !strings.Contains(res.Remedy, "allow outbound UDP") {
@@ -244,7 +199,7 @@ func TestMediaQualityGrades(t *testing.T) {
 		cfg.Resolver = startDNS(t, lab.DNSOptions{Mode: lab.DNSNXDomain}).Addr
 		tg := Target{Name: "nxdomain.invalid:3478", Endpoint: catalog.Endpoint{Host: "nxdomain.invalid", Port: 3478}}
 		res := runMediaQuality(context.Background(), NewEnv(cfg), tg)
-		if res.Status != Skip || res.Phase != "resolve" || !strings.Contains(res.Reason, "see dns.resolve") {
+		if res.Status != Skip || res.Phase != result.PhaseResolve || !strings.Contains(res.Reason, "see dns.resolve") {
 			t.Fatalf("%+v", res)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/pion/stun/v4"
 )
 
@@ -44,7 +45,7 @@ func TestLargeDatagramDropped(t *testing.T) {
 	cfg := udpTestConfig(udpTestSTUN(t, 600, 0))
 	cfg.Timeout = time.Second
 	r := udpOne(t, pathLargeDatagram, cfg)
-	udpWant(t, r, Fail, "large",
+	udpWant(t, r, Fail, result.PhaseLarge,
 		[]string{"small UDP datagrams to 127.0.0.1", "1200-byte ones get no answer", "DTLS handshakes will fail: look for a firewall dropping large UDP or fragments"},
 		[]string{"allow UDP datagrams of at least 1200 bytes and IP fragments to 127.0.0.1:", "MTU"})
 }
@@ -53,7 +54,7 @@ func TestLargeDatagramSmallFailsToo(t *testing.T) {
 	cfg := udpTestConfig(udpTestBlackhole(t))
 	cfg.Timeout = 500 * time.Millisecond
 	r := udpOne(t, pathLargeDatagram, cfg)
-	udpWant(t, r, Skip, "small", []string{"even small UDP datagrams", "stun.binding"}, nil)
+	udpWant(t, r, Skip, result.PhaseSmall, []string{"even small UDP datagrams", "stun.binding"}, nil)
 }
 
 // TestPaddedRequestSize pins the size on the wire.

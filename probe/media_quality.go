@@ -3,11 +3,12 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"math"
 	"net"
 	"sort"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"
@@ -17,10 +18,6 @@ import (
 // --duration (mediastream.go), graded with the threshold profile and the
 // ITU-T G.107 E-model (quality/). No credentials: a TURN server answers
 // unauthenticated STUN Binding requests on its listening port.
-
-// mediaSetupBudget is the time before the stream starts: the name lookup
-// (shared with dns.resolve, usually already answered) and the socket.
-const mediaSetupBudget = time.Second
 
 // mediaBudget is a media.quality run: set-up, the stream, the drain.
 func mediaBudget(c *config.Config) time.Duration {
@@ -46,7 +43,7 @@ func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
 	count := int(cfg.Duration / mediaInterval)
 	s, err := newStream(dst, count, mediaInterval)
 	if err != nil {
-		r.Status, r.Phase = Fail, "socket"
+		r.Status, r.Phase = Fail, result.PhaseSocket
 		r.Reason = "could not open a UDP socket on this computer: " + err.Error()
 		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
 		return r
@@ -72,17 +69,17 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.SetMetric("sent_packets", float64(st.Sent))
 	r.SetMetric("received_packets", float64(st.Received))
 	if st.Received == 0 {
-		r.Status, r.Phase = Fail, "read"
+		r.Status, r.Phase = Fail, result.PhaseRead
 		err := sendErr
 		if err != nil {
-			r.Phase = "send"
+			r.Phase = result.PhaseSend
 		} else if err = refused; err == nil {
 			err = readErr
 		}
 		k := Classify(err)
 		if k == KindNone {
 			k = KindTimeout
-			r.Phase = "read"
+			r.Phase = result.PhaseRead
 		}
 		r.Reason = Explain(k, what) + fmt.Sprintf(" (0 of %d paced packets answered)", st.Sent)
 		if replyType != "" {
@@ -111,7 +108,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.Status = Status(lvl)
 	if sendErr != nil && r.Status != Fail {
 		// The stream stopped early on a send error after some replies.
-		r.Status, r.Phase = Fail, "send"
+		r.Status, r.Phase = Fail, result.PhaseSend
 		r.Reason = Explain(Classify(sendErr), what) + fmt.Sprintf(" after %d packets", st.Sent)
 		r.Remedy = RemedyTURN(cfg, t.Endpoint)
 		return r
@@ -122,7 +119,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	if r.Status == Pass {
 		return r
 	}
-	r.Phase = "quality"
+	r.Phase = result.PhaseQuality
 	r.Reason = reason
 	r.Remedy = qualityRemedy(t, vs[0].Metric)
 	return r

@@ -3,11 +3,12 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"
@@ -119,7 +120,7 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 	}
 	t, dst, why := pickTURN(ctx, env)
 	if dst == nil {
-		r.Status, r.Phase = Fail, "connect"
+		r.Status, r.Phase = Fail, result.PhaseConnect
 		r.Reason = "no TURN server answered, so capacity cannot be measured: " + why
 		if len(cfg.TURN) > 0 {
 			r.Remedy = RemedyTURN(cfg, cfg.TURN[0])
@@ -192,12 +193,12 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 		r.SetMetric("streams_breach", 0)
 		return r
 	case breach == nil:
-		r.Status, r.Phase = Skip, "capacity"
+		r.Status, r.Phase = Skip, result.PhaseCapacity
 		r.Reason = fmt.Sprintf("stopped before the end (time budget): %d concurrent streams held", held)
 		return r
 	}
 	r.SetMetric("streams_breach", float64(breach.streams))
-	r.Status, r.Phase = Status(breach.level), "capacity"
+	r.Status, r.Phase = Status(breach.level), result.PhaseCapacity
 	held0 := "no count held"
 	if held > 0 {
 		held0 = fmt.Sprintf("%d held", held)

@@ -3,10 +3,11 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
@@ -57,7 +58,7 @@ func runMembership(ctx context.Context, env *Env, t Target) Result {
 	r.SetDetail("ranges", data)
 	ans := env.DNS.Lookup(ctx, e.Host)
 	if ans.Err != nil {
-		r.Status, r.Phase = Skip, PhaseResolve
+		r.Status, r.Phase = Skip, result.PhaseResolve
 		r.Reason = fmt.Sprintf("not tested: %s did not resolve (%s; see dns.resolve)", e.Host, ans.Kind)
 		return r
 	}
@@ -84,12 +85,12 @@ func runMembership(ctx context.Context, env *Env, t Target) Result {
 	}
 	switch {
 	case len(outside) > 0:
-		r.Status, r.Phase = Warn, "ranges"
+		r.Status, r.Phase = Warn, result.PhaseRanges
 		r.Reason = fmt.Sprintf("%s resolves to %s, outside every AWS range in the ranges data used (%s): a DNS hijack, a proxy answering for AWS, or a stale list",
 			e.Host, strings.Join(outside, ", "), data)
 		r.Remedy = fmt.Sprintf("compare with `nslookup %s` from another network: if the address is a proxy or DNS filter, exempt %s from it; if the list is old, run `ccp-preflight ranges update` or pass a newer file with --ranges", e.Host, e.Host)
 	case len(amazonOnly) > 0:
-		r.Status, r.Phase = Warn, "ranges"
+		r.Status, r.Phase = Warn, result.PhaseRanges
 		r.Reason = fmt.Sprintf("%s resolves to %s: AWS addresses, but not in the %s ranges (ranges data used: %s), so an IP allowlist built from AWS's Option 2 would block them",
 			e.Host, strings.Join(amazonOnly, ", "), wantText, data)
 		r.Remedy = fmt.Sprintf("allow %s by domain name (Option 1, which AWS recommends) rather than by %s ranges", e.Host, wantText)

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+
 	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
@@ -30,7 +31,7 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 	}
 	conn, err := DialUDP(ctx, addr)
 	if err != nil {
-		return udpFailure(env.Cfg, t.Endpoint, r, "socket", Classify(err), err)
+		return udpFailure(env.Cfg, t.Endpoint, r, result.PhaseSocket, Classify(err), err)
 	}
 	defer conn.Close()
 	x, err := Transact(ctx, conn, nil, Schedule{},
@@ -42,18 +43,18 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 	if !x.OK() {
 		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
 	}
-	r.SetMetric("rtt_ms", udpMillis(x.RTT))
+	r.SetMetric("rtt_ms", ms(x.RTT))
 	what := t.Endpoint.Addr()
 	code, phrase := x.ErrorCode()
 	switch {
 	case code == 0:
 		// Allocated without credentials: an open relay, not Connect's TURN.
-		r.Status, r.Phase = Warn, "auth"
+		r.Status, r.Phase = Warn, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s allocated a relay without asking for credentials: an open TURN relay, not the Connect TURN service", what)
 		r.Remedy = remedyNotTURN(t.Endpoint)
 		return r
 	case code != int(stun.CodeUnauthorized):
-		r.Status, r.Phase = Fail, "auth"
+		r.Status, r.Phase = Fail, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s answered the unauthenticated Allocate with error %d %s instead of 401 Unauthorized: two-way UDP works, but this does not behave like the Connect TURN service", what, code, phrase)
 		r.Remedy = remedyNotTURN(t.Endpoint)
 		return r
@@ -62,7 +63,7 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 	var nonce stun.Nonce
 	errR, errN := realm.GetFrom(x.Response), nonce.GetFrom(x.Response)
 	if errR != nil || errN != nil {
-		r.Status, r.Phase = Fail, "auth"
+		r.Status, r.Phase = Fail, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s answered 401 without REALM and NONCE: two-way UDP works, but no standard TURN long-term authentication is offered", what)
 		r.Remedy = remedyNotTURN(t.Endpoint)
 		return r

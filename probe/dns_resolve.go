@@ -3,13 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/result"
+
 	"github.com/ccp-preflight/ccp-preflight/catalog"
-	"github.com/ccp-preflight/ccp-preflight/config"
 )
 
 // dnsBudget bounds dns.resolve for one name: the lookup's own limit
@@ -27,11 +27,6 @@ var dnsResolve = Probe{
 	Budget:  capped(dnsBudget),
 	Targets: allTargets,
 	Run:     runDNS,
-}
-
-// allTargets are the HTTPS endpoints then the TURN servers.
-func allTargets(c *config.Config) []Target {
-	return append(httpsTargets(c), turnTargets(c)...)
 }
 
 func runDNS(ctx context.Context, env *Env, t Target) Result {
@@ -59,7 +54,7 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 	r.SetDetail("addresses", strings.Join(addrs, ", "))
 	r.SetMetric("addresses", float64(len(addrs)))
 	if len(odd) > 0 {
-		r.Status, r.Phase = Warn, PhaseResolve
+		r.Status, r.Phase = Warn, result.PhaseResolve
 		r.Reason = fmt.Sprintf("%s resolves to %s: a public AWS name should have public addresses, so this is split-horizon DNS, a DNS filter or a hijack answering in AWS's place", e.Host, strings.Join(odd, ", "))
 		r.Remedy = fmt.Sprintf("make the DNS server (%s) return AWS's public answer for %s: remove the local override or exempt the name from the DNS filter", ans.Server, e.Host)
 		return r
@@ -71,7 +66,7 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 
 // dnsFailure describes a failed lookup per its kind.
 func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
-	r.Status, r.Phase = Fail, PhaseResolve
+	r.Status, r.Phase = Fail, result.PhaseResolve
 	server := ans.Server
 	use := "the softphone's media (TURN)"
 	if e.Port != 3478 || e.Service != catalog.AmazonConnect {

@@ -6,9 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 )
@@ -85,7 +86,7 @@ func runTLS(ctx context.Context, env *Env, t Target) Result {
 		r.SetDetail("alpn", cs.NegotiatedProtocol)
 	}
 	if len(cs.PeerCertificates) == 0 {
-		r.Status, r.Phase = Fail, PhaseVerify
+		r.Status, r.Phase = Fail, result.PhaseVerify
 		r.Reason = fmt.Sprintf("the server at %s sent no certificate", d.Addr)
 		r.Remedy = RemedyHTTPS(env.Cfg, e)
 		return r
@@ -100,7 +101,7 @@ func runTLS(ctx context.Context, env *Env, t Target) Result {
 
 // handshakeFailure describes a handshake that did not complete.
 func handshakeFailure(r Result, env *Env, e catalog.Endpoint, err error) Result {
-	r.Status, r.Phase = Fail, PhaseTLS
+	r.Status, r.Phase = Fail, result.PhaseTLS
 	k := Classify(err)
 	via := ""
 	if p := r.Details["proxy"]; p != "" {
@@ -134,7 +135,7 @@ func verifyChain(r Result, env *Env, e catalog.Endpoint, cs tls.ConnectionState,
 	opts := x509.VerifyOptions{DNSName: e.Host, Intermediates: inter, Roots: cfg.Roots, CurrentTime: env.now()}
 	chains, err := leaf.Verify(opts)
 	if err != nil {
-		r.Status, r.Phase = Fail, PhaseVerify
+		r.Status, r.Phase = Fail, result.PhaseVerify
 		var (
 			ua  x509.UnknownAuthorityError
 			he  x509.HostnameError
@@ -169,15 +170,15 @@ func verifyChain(r Result, env *Env, e catalog.Endpoint, cs tls.ConnectionState,
 	case cfg.Lab:
 		// The lab's own CA is expected.
 	case cfg.Roots != nil && !verifiesWithSystem(leaf, opts):
-		r.Status, r.Phase = Warn, PhaseVerify
+		r.Status, r.Phase = Warn, result.PhaseVerify
 		r.Reason = fmt.Sprintf("the certificate for %s was issued by %s and is trusted only through a CA added with ca_files: TLS inspection is in the path", e.Host, issuer)
 		r.Remedy = fmt.Sprintf("if calls drop or the CCP disconnects, exempt %s from TLS inspection (inspected WebSockets are a common cause)", e.Host)
 	case isAWSName(e.Host) && !issuedBy(chains, awsIssuers):
-		r.Status, r.Phase = Warn, PhaseVerify
+		r.Status, r.Phase = Warn, result.PhaseVerify
 		r.Reason = fmt.Sprintf("the certificate for %s was issued by %s, not by a CA AWS uses (Amazon, DigiCert, Starfield): likely TLS inspection with its CA installed on this computer", e.Host, issuer)
 		r.Remedy = fmt.Sprintf("if calls drop or the CCP disconnects, exempt %s from TLS inspection on the proxy or firewall whose CA is %s", e.Host, issuer)
 	case cs.Version < tls.VersionTLS12:
-		r.Status, r.Phase = Warn, PhaseTLS
+		r.Status, r.Phase = Warn, result.PhaseTLS
 		r.Reason = fmt.Sprintf("%s negotiated %s, older than the TLS 1.2 AWS endpoints require: something in the path downgrades it", e.Host, tls.VersionName(cs.Version))
 		r.Remedy = "let TLS 1.2 or 1.3 through to " + e.Host + " (a proxy or firewall re-encrypting with old TLS)"
 	}
