@@ -47,7 +47,7 @@ func IsInput(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// File is the YAML config file, as written (see DESIGN.md "Config file").
+// File is the YAML config file, as written (docs/CONFIG.md).
 type File struct {
 	Region         string                   `yaml:"region"`
 	Instance       string                   `yaml:"instance"`
@@ -100,13 +100,47 @@ func (f *File) path(p string) string {
 	return filepath.Join(f.dir, p)
 }
 
-// Overrides are the command-line flags; a zero field leaves the file's value.
+// Overrides are the command-line flags; a zero or nil field leaves the
+// file's value (else the default).
 type Overrides struct {
 	Region, Instance, ICEServersFile, Ranges, Profile string
-	Timeout, Duration                                 time.Duration
-	Capacity                                          int
-	Skip                                              []string
-	Lab                                               bool
+	// Timeout, Duration and Capacity are --timeout, --duration and
+	// --capacity: nil means not given. A given value is checked even when
+	// it is zero (--duration 0 must not read as "the default").
+	Timeout, Duration *time.Duration
+	Capacity          *int
+	Skip              []string
+	Lab               bool
+	// Targets, when not nil, point the run at local servers instead of
+	// Connect's (check --lab); see Targets. They imply Lab.
+	Targets *Targets
+}
+
+// Given returns a pointer to v, for the optional fields of Overrides.
+func Given[T any](v T) *T { return &v }
+
+// Targets point a run at servers other than Connect's: the in-process lab
+// of `check --lab` (lab.Lab.Targets; docs/LAB.md says how it differs from
+// the namespace lab). Build applies them last, after the file and the flags
+// are validated, so a bad --config or --ice-servers is still an error. The
+// endpoint names stay the catalog's or the file's (the lab's DNS answers
+// them); everything else a run reaches out to is replaced, and no proxy is
+// configured.
+type Targets struct {
+	// HTTPSPort is every HTTPS endpoint's port.
+	HTTPSPort int
+	// TURNPorts are the TURN endpoints' ports, given in turn (the first
+	// endpoint gets TURNPorts[0], the second TURNPorts[1], …, wrapping).
+	// Empty keeps the ports.
+	TURNPorts []int
+	// Resolver is the DNS server (host:port) that answers the names.
+	Resolver string
+	// Roots replace the system roots and ca_files.
+	Roots *x509.CertPool
+	// ICEServers replace the loaded credentials.
+	ICEServers []ICEServer
+	// Ranges is the ranges set to use instead of loading one (Config.Ranges).
+	Ranges *ranges.Set
 }
 
 // Config is a validated run: every target resolved, credentials loaded.
@@ -126,6 +160,8 @@ type Config struct {
 	// Proxy is the configured proxy; nil means HTTPS_PROXY/NO_PROXY apply.
 	Proxy      *url.URL
 	RangesFrom string // --ranges or ranges: ("" means newest of cache and embedded)
+	// Ranges is the ranges set in use: Targets.Ranges, else nil from Build
+	// (the caller loads it from RangesFrom).
 	Ranges     *ranges.Set
 	Timeout    time.Duration
 	Duration   time.Duration
@@ -145,130 +181,258 @@ func (c *Config) Skipped(id string) bool {
 	return false
 }
 
-// Build merges the file (may be nil) and the flags into a validated Config.
-// The ranges set is not loaded here (the caller does, from RangesFrom).
+// Secrets returns the run's ICE credentials (each server's username and
+// credential, revealed), for report.Redact: the last guard that keeps them
+// out of every format even if a probe quoted one. Nil when there are none.
+func (c *Config) Secrets() []string {
+	var s []string
+	for _, ice := range c.ICEServers {
+		s = append(s, ice.Username.Reveal(), ice.Credential.Reveal())
+	}
+	return s
+}
+
+// Build merges the file (may be nil) and the flags into a validated Config,
+// one named step at a time; the first error (an InputError, one line,
+// naming the flag or key) stops it. The ranges set is not loaded here
+// unless o.Targets brings one (else the caller loads it from RangesFrom).
 func Build(f *File, o Overrides) (*Config, error) {
 	if f == nil {
 		f = &File{}
 	}
-	c := &Config{Timeout: DefaultTimeout, Duration: DefaultDuration, Skip: o.Skip, Lab: o.Lab}
+	c := &Config{Skip: o.Skip, Lab: o.Lab || o.Targets != nil}
+	for _, step := range []func(*File, Overrides) error{
+		c.setRegion, // first: the targets depend on it
+		c.setTiming,
+		c.setCapacity,
+		c.setThresholds,
+		c.setHTTPS,
+		c.setTURN,
+		c.setResolver,
+		c.setRoots,
+		c.setProxy,
+		c.setRanges,
+		c.setICE,
+		c.setTargets, // last: see Targets
+	} {
+		if err := step(f, o); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// setRegion sets Region and Instance (flag, else file); the region must
+// be in the catalog.
+func (c *Config) setRegion(f *File, o Overrides) error {
 	c.Region = pick(o.Region, f.Region)
 	if c.Region == "" {
-		return nil, inputErr("--region is required (one of %s)", strings.Join(catalog.Regions(), ", "))
+		return inputErr("--region is required (one of %s)", strings.Join(catalog.Regions(), ", "))
 	}
-	region, err := catalog.Lookup(c.Region)
-	if err != nil {
-		return nil, inputErr("--region: %v", err)
+	if _, err := catalog.Lookup(c.Region); err != nil {
+		return inputErr("--region: %v", err)
 	}
+	var err error
 	if c.Instance, err = catalog.ParseInstance(pick(o.Instance, f.Instance)); err != nil {
-		return nil, inputErr("%v", err)
+		return inputErr("%v", err)
 	}
-	if f.Timeout != "" {
-		if c.Timeout, err = parseDur("timeout", f.Timeout); err != nil {
-			return nil, err
-		}
-	}
-	if o.Timeout != 0 {
-		c.Timeout = o.Timeout
-	}
-	if c.Timeout < MinTimeout || c.Timeout > MaxTimeout {
-		return nil, inputErr("--timeout %v: must be between %v and %v", c.Timeout, MinTimeout, MaxTimeout)
-	}
-	if f.Duration != "" {
-		if c.Duration, err = parseDur("duration", f.Duration); err != nil {
-			return nil, err
-		}
-	}
-	if o.Duration != 0 {
-		c.Duration = o.Duration
-	}
-	if c.Duration < MinDuration || c.Duration > MaxDuration {
-		return nil, inputErr("--duration %v: must be between %v and %v", c.Duration, MinDuration, MaxDuration)
-	}
-	if o.Capacity < 0 || o.Capacity > MaxCapacity {
-		return nil, inputErr("--capacity %d: must be between 1 and %d streams", o.Capacity, MaxCapacity)
-	}
-	c.Capacity = o.Capacity
+	return nil
+}
 
+// setTiming sets Timeout and Duration. It is the one place both are
+// checked, whether they come from a flag or the file.
+func (c *Config) setTiming(f *File, o Overrides) error {
+	var err error
+	if c.Timeout, err = duration("timeout", o.Timeout, f.Timeout, DefaultTimeout, MinTimeout, MaxTimeout); err != nil {
+		return err
+	}
+	c.Duration, err = duration("duration", o.Duration, f.Duration, DefaultDuration, MinDuration, MaxDuration)
+	return err
+}
+
+// duration is --name (when given: it must be positive), else the file's
+// value (when set), else def; the result must lie in [lo, hi].
+func duration(name string, flag *time.Duration, file string, def, lo, hi time.Duration) (time.Duration, error) {
+	if flag != nil && *flag <= 0 {
+		return 0, inputErr("--%s %v: must be positive", name, *flag)
+	}
+	d := def
+	if file != "" {
+		var err error
+		if d, err = parseDur(name, file); err != nil {
+			return 0, err
+		}
+	}
+	if flag != nil {
+		d = *flag
+	}
+	if d < lo || d > hi {
+		return 0, inputErr("--%s %v: must be between %v and %v", name, d, lo, hi)
+	}
+	return d, nil
+}
+
+// setCapacity sets Capacity: 0 (capacity.streams does not run) unless
+// --capacity is given, and then 1 to MaxCapacity.
+func (c *Config) setCapacity(_ *File, o Overrides) error {
+	if o.Capacity == nil {
+		return nil
+	}
+	if n := *o.Capacity; n < 1 || n > MaxCapacity {
+		return inputErr("--capacity %d: must be between 1 and %d streams", n, MaxCapacity)
+	}
+	c.Capacity = *o.Capacity
+	return nil
+}
+
+// setThresholds sets Thresholds: the profile (flag, else file, else
+// connect), then the file's single thresholds over it.
+func (c *Config) setThresholds(f *File, o Overrides) error {
 	prof := pick(o.Profile, f.Profile)
 	if prof == "" {
 		prof = "connect"
 	}
+	var err error
 	if c.Thresholds, err = quality.Profile(prof); err != nil {
-		return nil, inputErr("profile: %v", err)
+		return inputErr("profile: %v", err)
 	}
 	for k, v := range f.Thresholds {
 		if err := setThreshold(&c.Thresholds, k, v); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// Targets: the catalog's, unless the file replaces them.
-	if len(f.HTTPSEndpoints) > 0 {
-		for _, s := range f.HTTPSEndpoints {
-			ep, err := endpoint(s, 443, catalog.EC2, "https_endpoints")
-			if err != nil {
-				return nil, err
-			}
-			ep.Purpose = "configured HTTPS endpoint"
-			c.HTTPS = append(c.HTTPS, ep)
+// setHTTPS sets HTTPS: the file's https_endpoints when set, else the
+// catalog's for the region and instance.
+func (c *Config) setHTTPS(f *File, _ Overrides) error {
+	if len(f.HTTPSEndpoints) == 0 {
+		var err error
+		if c.HTTPS, err = catalog.HTTPS(c.Region, c.Instance); err != nil {
+			return inputErr("%v", err)
 		}
-	} else if c.HTTPS, err = catalog.HTTPS(c.Region, c.Instance); err != nil {
-		return nil, inputErr("%v", err)
+		return nil
 	}
-	if len(f.TURNServers) > 0 {
-		for _, s := range f.TURNServers {
-			ep, err := endpoint(s, 3478, catalog.AmazonConnect, "turn_servers")
-			if err != nil {
-				return nil, err
-			}
-			ep.Purpose = "configured TURN server"
-			c.TURN = append(c.TURN, ep)
+	for _, s := range f.HTTPSEndpoints {
+		ep, err := endpoint(s, 443, catalog.EC2, "https_endpoints")
+		if err != nil {
+			return err
 		}
-	} else {
-		c.TURN = region.TURN
+		ep.Purpose = "configured HTTPS endpoint"
+		c.HTTPS = append(c.HTTPS, ep)
 	}
+	return nil
+}
 
-	if f.Resolver != "" {
-		r := f.Resolver
-		if _, _, err := net.SplitHostPort(r); err != nil {
-			r = net.JoinHostPort(r, "53")
+// setTURN sets TURN: the file's turn_servers when set, else the region's.
+func (c *Config) setTURN(f *File, _ Overrides) error {
+	if len(f.TURNServers) == 0 {
+		region, err := catalog.Lookup(c.Region)
+		if err != nil {
+			return inputErr("--region: %v", err)
 		}
-		if _, _, err := net.SplitHostPort(r); err != nil {
-			return nil, inputErr("config resolver %q: want host or host:port", f.Resolver)
-		}
-		c.Resolver = r
+		c.TURN = region.TURN // shared with the catalog: never written to
+		return nil
 	}
-	if len(f.CAFiles) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
+	for _, s := range f.TURNServers {
+		ep, err := endpoint(s, 3478, catalog.AmazonConnect, "turn_servers")
+		if err != nil {
+			return err
 		}
-		for _, p := range f.CAFiles {
-			b, err := os.ReadFile(f.path(p))
-			if err != nil {
-				return nil, inputErr("config ca_files: %v", err)
-			}
-			if !pool.AppendCertsFromPEM(b) {
-				return nil, inputErr("config ca_files: %s holds no PEM certificate", f.path(p))
-			}
-		}
-		c.Roots = pool
+		ep.Purpose = "configured TURN server"
+		c.TURN = append(c.TURN, ep)
 	}
-	if f.Proxy != "" {
-		u, err := url.Parse(f.Proxy)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, inputErr("config proxy %q: want http://host:port", f.Proxy)
-		}
-		c.Proxy = u
+	return nil
+}
+
+// setResolver sets Resolver from the file (port 53 unless given).
+func (c *Config) setResolver(f *File, _ Overrides) error {
+	if f.Resolver == "" {
+		return nil
 	}
+	r := f.Resolver
+	if _, _, err := net.SplitHostPort(r); err != nil {
+		r = net.JoinHostPort(r, "53")
+	}
+	if _, _, err := net.SplitHostPort(r); err != nil {
+		return inputErr("config resolver %q: want host or host:port", f.Resolver)
+	}
+	c.Resolver = r
+	return nil
+}
+
+// setRoots sets Roots to the system's plus the file's ca_files, when any.
+func (c *Config) setRoots(f *File, _ Overrides) error {
+	if len(f.CAFiles) == 0 {
+		return nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, p := range f.CAFiles {
+		b, err := os.ReadFile(f.path(p))
+		if err != nil {
+			return inputErr("config ca_files: %v", err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return inputErr("config ca_files: %s holds no PEM certificate", f.path(p))
+		}
+	}
+	c.Roots = pool
+	return nil
+}
+
+// setProxy sets Proxy from the file.
+func (c *Config) setProxy(f *File, _ Overrides) error {
+	if f.Proxy == "" {
+		return nil
+	}
+	u, err := url.Parse(f.Proxy)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return inputErr("config proxy %q: want http://host:port", f.Proxy)
+	}
+	c.Proxy = u
+	return nil
+}
+
+// setRanges sets RangesFrom: --ranges, else the file's ranges.
+func (c *Config) setRanges(f *File, o Overrides) error {
 	c.RangesFrom = pick(o.Ranges, f.path(f.Ranges))
+	return nil
+}
 
-	iceFile := pick(o.ICEServersFile, f.path(f.ICEServersFile))
-	if c.ICEServers, err = LoadICEServers(iceFile); err != nil {
-		return nil, err
+// setICE loads ICEServers from --ice-servers, else the file's
+// ice_servers_file, else the environment (LoadICEServers).
+func (c *Config) setICE(f *File, o Overrides) error {
+	var err error
+	c.ICEServers, err = LoadICEServers(pick(o.ICEServersFile, f.path(f.ICEServersFile)))
+	return err
+}
+
+// setTargets applies o.Targets, when set (see Targets): it copies the
+// endpoint lists before changing ports, so the catalog's stay intact.
+func (c *Config) setTargets(_ *File, o Overrides) error {
+	t := o.Targets
+	if t == nil {
+		return nil
 	}
-	return c, nil
+	c.HTTPS = append([]catalog.Endpoint(nil), c.HTTPS...)
+	for i := range c.HTTPS {
+		if t.HTTPSPort > 0 {
+			c.HTTPS[i].Port = t.HTTPSPort
+		}
+	}
+	c.TURN = append([]catalog.Endpoint(nil), c.TURN...)
+	for i := range c.TURN {
+		if len(t.TURNPorts) > 0 {
+			c.TURN[i].Port = t.TURNPorts[i%len(t.TURNPorts)]
+		}
+	}
+	c.Resolver, c.Roots, c.Proxy = t.Resolver, t.Roots, nil
+	c.ICEServers, c.Ranges = t.ICEServers, t.Ranges
+	return nil
 }
 
 func pick(flag, file string) string {

@@ -37,7 +37,7 @@ thresholds: {rtt_ms: {warn: 150, fail: 300}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Build(f, Overrides{Duration: 7 * time.Second})
+	c, err := Build(f, Overrides{Duration: Given(7 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@
 // servers (pion/turn), a DNS server (miekg/dns) answering the catalog's
 // names with 127.0.0.1, and an HTTPS server with a CA made for the run —
 // so that `check --lab` runs the real code paths without the internet.
+// Unlike netlab (root-only network namespaces with real coturn and an
+// impairment bridge, docs/LAB.md), lab is in-process loopback servers for
+// `check --lab` and tests, with no privileges.
 //
 // The pieces are exported for tests everywhere, so no test re-writes a
 // server: NewCA and StartHTTPS (TLS with a certificate for any name, a Date
@@ -26,7 +29,8 @@ import (
 )
 
 // Lab is a set of running local servers. Close stops them all.
-// The fields are for tests; the binary only calls Configure and Close.
+// The fields are for tests; the binary only calls Targets, Answer and
+// Close.
 type Lab struct {
 	CA    *CA
 	HTTPS *HTTPSServer
@@ -69,38 +73,66 @@ func Start(ctx context.Context) (l *Lab, err error) {
 	return l, nil
 }
 
-// Configure points cfg at the lab. HTTPS and TURN endpoints keep their
-// catalog names (the lab DNS answers exactly those with 127.0.0.1) but get
-// the lab's ports: every HTTPS endpoint the HTTPS server's, the TURN
-// endpoints the two TURN servers' in turn. It sets Resolver to the lab DNS,
-// Roots to the lab CA only, Proxy to none, ICEServers to one entry with
-// both TURN servers' URLs and the lab credential, and Ranges to a
-// synthetic set (Source "lab") holding 127.0.0.0/8 for AMAZON_CONNECT, EC2
-// and CLOUDFRONT. It also sets Lab, so probes expect loopback answers.
-func (l *Lab) Configure(cfg *config.Config) {
-	cfg.Lab = true
+// Targets are the lab's servers as config.Targets, for building a Config
+// that checks the lab (config.Overrides.Targets; preflight.Build does it
+// for `check --lab`): every HTTPS endpoint gets the HTTPS server's port,
+// the TURN endpoints the two TURN servers' ports in turn (their names stay:
+// the lab DNS answers them with 127.0.0.1), Resolver is the lab DNS, Roots
+// the lab CA only, ICEServers one entry with both TURN servers' URLs and
+// the lab credential, and Ranges the synthetic set of Ranges. Call Answer
+// with the built Config so the lab DNS knows its names.
+func (l *Lab) Targets() *config.Targets {
+	t := l.TURN[0]
+	return &config.Targets{
+		HTTPSPort: l.HTTPS.Port,
+		TURNPorts: []int{l.TURN[0].Port, l.TURN[1].Port},
+		Resolver:  l.DNS.Addr,
+		Roots:     l.CA.Pool(),
+		ICEServers: []config.ICEServer{{
+			URLs:     []string{l.TURN[0].URL(), l.TURN[1].URL()},
+			Username: config.Secret(t.Username), Credential: config.Secret(t.Password),
+		}},
+		Ranges: Ranges(),
+	}
+}
+
+// Answer makes the lab DNS answer exactly cfg's HTTPS and TURN names (with
+// 127.0.0.1) and NXDOMAIN for every other name. It reads cfg, never writes
+// it; call it once cfg is built with Targets, before the run.
+func (l *Lab) Answer(cfg *config.Config) {
 	var names []string
-	for i := range cfg.HTTPS {
-		cfg.HTTPS[i].Port = l.HTTPS.Port
-		names = append(names, cfg.HTTPS[i].Host)
+	for _, e := range cfg.HTTPS {
+		names = append(names, e.Host)
+	}
+	for _, e := range cfg.TURN {
+		names = append(names, e.Host)
+	}
+	l.DNS.Only(names...)
+}
+
+// Configure points an already built cfg at the lab, in place: what Targets
+// and Answer do, applied afterwards.
+//
+// Deprecated: build the Config with Targets (config.Overrides.Targets) and
+// call Answer, so that no Config changes after it is built. Configure
+// remains for probe/lab_run_test.go.
+func (l *Lab) Configure(cfg *config.Config) {
+	t := l.Targets()
+	cfg.Lab = true
+	https := make([]catalog.Endpoint, len(cfg.HTTPS))
+	copy(https, cfg.HTTPS)
+	for i := range https {
+		https[i].Port = t.HTTPSPort
 	}
 	turn := make([]catalog.Endpoint, len(cfg.TURN)) // never write into the catalog's slice
 	copy(turn, cfg.TURN)
 	for i := range turn {
-		turn[i].Port = l.TURN[i%len(l.TURN)].Port
-		names = append(names, turn[i].Host)
+		turn[i].Port = t.TURNPorts[i%len(t.TURNPorts)]
 	}
-	cfg.TURN = turn
-	l.DNS.Only(names...)
-	cfg.Resolver = l.DNS.Addr
-	cfg.Roots = l.CA.Pool()
-	cfg.Proxy = nil
-	t := l.TURN[0]
-	cfg.ICEServers = []config.ICEServer{{
-		URLs:     []string{l.TURN[0].URL(), l.TURN[1].URL()},
-		Username: config.Secret(t.Username), Credential: config.Secret(t.Password),
-	}}
-	cfg.Ranges = Ranges()
+	cfg.HTTPS, cfg.TURN = https, turn
+	cfg.Resolver, cfg.Roots, cfg.Proxy = t.Resolver, t.Roots, nil
+	cfg.ICEServers, cfg.Ranges = t.ICEServers, t.Ranges
+	l.Answer(cfg)
 }
 
 // Ranges returns the lab's synthetic ranges set: Source "lab", created

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,12 +38,28 @@ func startLab(t *testing.T) (*Lab, *config.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	cfg, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Lab: true})
+	cfg, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Targets: l.Targets()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Configure(cfg)
+	l.Answer(cfg)
 	return l, cfg
+}
+
+// TestConfigureMatchesTargets: the deprecated Configure, applied to a
+// Config built without the lab, gives the Config built with Targets.
+func TestConfigureMatchesTargets(t *testing.T) {
+	l, want := startLab(t)
+	got, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Lab: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Configure(got)
+	if !reflect.DeepEqual(got.HTTPS, want.HTTPS) || !reflect.DeepEqual(got.TURN, want.TURN) ||
+		got.Resolver != want.Resolver || got.Proxy != nil || !got.Lab || got.Ranges.Source != want.Ranges.Source ||
+		!reflect.DeepEqual(got.ICEServers, want.ICEServers) || !got.Roots.Equal(want.Roots) {
+		t.Errorf("Configure gave\n%+v\nTargets gave\n%+v", got, want)
+	}
 }
 
 func query(t *testing.T, server, name string, qt uint16) *dns.Msg {
@@ -57,7 +74,7 @@ func query(t *testing.T, server, name string, qt uint16) *dns.Msg {
 	return in
 }
 
-func TestLabConfigure(t *testing.T) {
+func TestLabTargets(t *testing.T) {
 	l, cfg := startLab(t)
 	region, _ := catalog.Lookup("us-east-1")
 	if len(cfg.TURN) != len(region.TURN) || len(cfg.HTTPS) == 0 {
@@ -69,7 +86,7 @@ func TestLabConfigure(t *testing.T) {
 		}
 	}
 	if region.TURN[0].Port != 3478 {
-		t.Error("Configure wrote into the catalog's own data")
+		t.Error("the lab's targets wrote into the catalog's own data")
 	}
 	for _, e := range cfg.HTTPS {
 		if e.Port != l.HTTPS.Port {

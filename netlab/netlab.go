@@ -10,6 +10,10 @@
 // rate). Faults are nftables rule sets and labd modes switched on and off
 // by name (faults.go).
 //
+// Unlike lab (in-process loopback servers for `check --lab` and tests),
+// netlab is root-only network namespaces with real coturn and an
+// impairment bridge, running the built binary as a user does (docs/LAB.md).
+//
 // Everything the lab starts is stopped by PID and every namespace it adds
 // is deleted by name in Close, which is also run by CloseAll on an
 // interrupt. It needs root, ip (iproute2), nft and /usr/bin/turnserver.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/impair"
+	"github.com/ccp-preflight/ccp-preflight/internal/impair"
 )
 
 func TestCapacityNotAsked(t *testing.T) {

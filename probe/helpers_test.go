@@ -14,7 +14,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
-	"github.com/ccp-preflight/ccp-preflight/impair"
+	"github.com/ccp-preflight/ccp-preflight/internal/impair"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 )

@@ -14,9 +14,9 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/lab"
-	"github.com/ccp-preflight/ccp-preflight/probe"
-	"github.com/ccp-preflight/ccp-preflight/ranges"
+	"github.com/ccp-preflight/ccp-preflight/preflight"
 	"github.com/ccp-preflight/ccp-preflight/report"
+	"github.com/ccp-preflight/ccp-preflight/result"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -76,65 +76,35 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
 }
 
-// checkExplicit rejects flags given explicitly with a value that would
-// otherwise read as "not set" (--duration 0 must not mean the default).
-func (f *checkFlags) checkExplicit(fs *flag.FlagSet) error {
-	var err error
+// options are the flags as preflight.Options, once fs is parsed: a
+// --timeout, --duration or --capacity given explicitly is passed on even
+// when zero, so that preflight.Build rejects it instead of reading "not
+// set". l is the running lab under --lab, else nil.
+func (f *checkFlags) options(fs *flag.FlagSet, l *lab.Lab) preflight.Options {
+	o := preflight.Options{
+		Region: f.region, Instance: f.instance, ConfigFile: f.configFile, ICEServersFile: f.iceServers,
+		Ranges: f.ranges, Profile: f.profile, FailOn: f.failOn, Skip: f.skip, Lab: l,
+	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "duration", "timeout":
-			if d := fl.Value.(flag.Getter).Get().(time.Duration); d <= 0 && err == nil {
-				err = &config.InputError{Msg: fmt.Sprintf("--%s %v: must be positive", fl.Name, d)}
-			}
+		case "timeout":
+			o.Timeout = config.Given(f.timeout)
+		case "duration":
+			o.Duration = config.Given(f.duration)
 		case "capacity":
-			if n := fl.Value.(flag.Getter).Get().(int); n <= 0 && err == nil {
-				err = &config.InputError{Msg: fmt.Sprintf("--capacity %d: must be between 1 and %d streams", n, config.MaxCapacity)}
-			}
+			o.Capacity = config.Given(f.capacity)
 		}
 	})
-	return err
+	return o
 }
 
-// build validates the flags and config into a Config with ranges loaded.
-func (f *checkFlags) build() (*config.Config, error) {
-	var file *config.File
-	if f.configFile != "" {
-		var err error
-		if file, err = config.LoadFile(f.configFile); err != nil {
-			return nil, err
-		}
-	}
-	if f.failOn != "fail" && f.failOn != "warn" {
-		return nil, &config.InputError{Msg: fmt.Sprintf("--fail-on %q: want fail or warn", f.failOn)}
-	}
-	o := config.Overrides{
-		Region: f.region, Instance: f.instance, ICEServersFile: f.iceServers, Ranges: f.ranges,
-		Profile: f.profile, Timeout: f.timeout, Duration: f.duration, Capacity: f.capacity, Lab: f.lab,
-	}
-	if f.duration < 0 || f.timeout < 0 {
-		return nil, &config.InputError{Msg: "--duration and --timeout must be positive"}
-	}
-	for _, s := range strings.Split(f.skip, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			o.Skip = append(o.Skip, s)
-		}
-	}
-	if f.lab && o.Region == "" && (file == nil || file.Region == "") {
-		o.Region = "us-east-1"
-	}
-	if f.lab && o.Instance == "" && (file == nil || file.Instance == "") {
-		o.Instance = "lab" // so the lab answers the instance domains too
-	}
-	cfg, err := config.Build(file, o)
-	if err != nil {
-		return nil, err
-	}
+// startLab starts the lab under --lab (nil, nil otherwise); the caller
+// closes it.
+func (f *checkFlags) startLab(ctx context.Context) (*lab.Lab, error) {
 	if !f.lab {
-		if cfg.Ranges, err = ranges.Open(cfg.RangesFrom); err != nil {
-			return nil, &config.InputError{Msg: "ranges: " + err.Error()}
-		}
+		return nil, nil
 	}
-	return cfg, nil
+	return lab.Start(ctx)
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) (code int) {
@@ -153,14 +123,16 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "ccp-preflight check: unexpected argument %q (see --help)\n", fs.Arg(0))
 		return exitInput
 	}
-	if err := f.checkExplicit(fs); err != nil {
-		return fail(stderr, "check", err)
-	}
 	if !validFormat(f.format) {
 		fmt.Fprintf(stderr, "ccp-preflight check: unknown --format %q: want one of %s\n", f.format, strings.Join(report.Formats, ", "))
 		return exitInput
 	}
-	cfg, err := f.build()
+	l, err := f.startLab(context.Background()) // stopped by the deferred Close
+	if err != nil {
+		return fail(stderr, "check --lab", err)
+	}
+	defer l.Close()
+	cfg, err := preflight.Build(f.options(fs, l))
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
@@ -170,49 +142,20 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if f.lab {
-		l, err := lab.Start(ctx)
-		if err != nil {
-			return fail(stderr, "check --lab", err)
-		}
-		defer l.Close()
-		l.Configure(cfg)
-	}
 
 	var progress func(done, total int)
 	if !f.noProgress && isTerminal(stderr) {
-		bar := newProgress(stderr, probe.Deadline(cfg, probe.Registry()))
+		bar := newProgress(stderr, preflight.Deadline(cfg))
 		defer bar.finish()
 		progress = bar.update
 	}
-	rep := runReport(ctx, cfg, progress)
+	rep := preflight.Run(ctx, cfg, Version(), progress)
 	return writeReport(rep, &f, stdout, stderr)
-}
-
-// runReport runs every probe and assembles the Report.
-func runReport(ctx context.Context, cfg *config.Config, progress func(done, total int)) *report.Report {
-	probes := probe.Registry()
-	ctx, cancel := context.WithTimeout(ctx, probe.Deadline(cfg, probes))
-	defer cancel()
-	start := time.Now()
-	results := probe.Run(ctx, probe.NewEnv(cfg), probes, progress)
-	rep := &report.Report{
-		Schema: report.Schema, Version: Version(), StartedAt: start.UTC(),
-		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-		Region:     cfg.Region, Instance: cfg.Instance, Checks: results, Verdict: probe.Verdict(results),
-		Interrupted: context.Cause(ctx) == context.Canceled,
-		Thresholds:  report.ThresholdsOf(cfg.Thresholds),
-	}
-	if cfg.Ranges != nil {
-		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}
-	}
-	rep.Redact(secretValues(cfg)...)
-	return rep
 }
 
 // writeReport renders rep to --out or stdout and returns the exit code.
 func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) int {
-	opts := report.Options{Color: f.out == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: probe.Status(f.failOn)}
+	opts := report.Options{Color: f.out == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: result.Status(f.failOn)}
 	if f.out != "" {
 		if err := writeFileAtomic(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--out: " + err.Error()})
@@ -235,12 +178,12 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 	return exitCode(rep, opts.FailOn)
 }
 
-// exitCode maps a verdict to the exit code per DESIGN.md.
-func exitCode(rep *report.Report, failOn probe.Status) int {
+// exitCode maps a verdict to the exit code (README.md "Exit codes").
+func exitCode(rep *report.Report, failOn result.Status) int {
 	switch {
-	case rep.Verdict == probe.Fail:
+	case rep.Verdict == result.Fail:
 		return exitFail
-	case rep.Verdict == probe.Warn && failOn == probe.Warn:
+	case rep.Verdict == result.Warn && failOn == result.Warn:
 		return exitFail
 	}
 	return exitOK

@@ -15,7 +15,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/config"
 )
 
-// Exit codes (DESIGN.md "Exit codes").
+// Exit codes (README.md "Exit codes").
 const (
 	exitOK    = 0 // every check passed (warnings allowed unless --fail-on warn)
 	exitFail  = 1 // at least one check failed

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/report"
 )
 
@@ -52,14 +51,4 @@ func nagiosMode(code *int, f *checkFlags, stdout, stderr io.Writer) (io.Writer, 
 		*code = report.NagiosUnknown
 	}
 	return w, finish
-}
-
-// secretValues are the run's ICE credentials, for report.Redact: the last
-// guard that keeps them out of every format even if a probe quoted one.
-func secretValues(cfg *config.Config) []string {
-	var s []string
-	for _, ice := range cfg.ICEServers {
-		s = append(s, ice.Username.Reveal(), ice.Credential.Reveal())
-	}
-	return s
 }

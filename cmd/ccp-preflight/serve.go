@@ -17,9 +17,9 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/exporter"
-	"github.com/ccp-preflight/ccp-preflight/lab"
-	"github.com/ccp-preflight/ccp-preflight/probe"
+	"github.com/ccp-preflight/ccp-preflight/preflight"
 	"github.com/ccp-preflight/ccp-preflight/report"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 const serveHelp = `Usage: ccp-preflight serve [--listen ADDR] [--interval D] --region R [check flags]
@@ -91,25 +91,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err := validateListen(listen); err != nil {
 		return fail(stderr, "serve", err)
 	}
-	cfg, err := f.build()
+	l, err := f.startLab(ctx)
+	if err != nil {
+		return fail(stderr, "serve --lab", err)
+	}
+	defer l.Close()
+	cfg, err := preflight.Build(f.options(fs, l))
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
-	if err := validateInterval(interval, probe.Deadline(cfg, probe.Registry())); err != nil {
+	if err := validateInterval(interval, preflight.Deadline(cfg)); err != nil {
 		return fail(stderr, "serve", err)
 	}
-	if f.lab {
-		l, err := lab.Start(ctx)
-		if err != nil {
-			return fail(stderr, "serve --lab", err)
-		}
-		defer l.Close()
-		l.Configure(cfg)
-	}
 	ex, err := exporter.New(exporter.Options{
-		Run:      func(ctx context.Context) *report.Report { return runReport(ctx, cfg, nil) },
+		Run:      func(ctx context.Context) *report.Report { return preflight.Run(ctx, cfg, Version(), nil) },
 		Interval: interval,
-		Render:   report.Options{ShowIP: f.showIP, FailOn: probe.Status(f.failOn)},
+		Render:   report.Options{ShowIP: f.showIP, FailOn: result.Status(f.failOn)},
 		Log:      stderr,
 	})
 	if err != nil {

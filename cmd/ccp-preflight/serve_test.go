@@ -33,6 +33,10 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--out", "x.json", "--region", "us-east-1"}, "--out does not apply to serve"},
 		{[]string{"--region", "xx-nowhere-1"}, `unknown region "xx-nowhere-1"`},
 		{[]string{"--region", "us-east-1", "extra"}, `unexpected argument "extra"`},
+		// The check flags are checked as check checks them (preflight.Build).
+		{[]string{"--region", "us-east-1", "--duration", "0"}, "--duration 0s: must be positive"},
+		{[]string{"--region", "us-east-1", "--timeout", "-1s"}, "--timeout -1s: must be positive"},
+		{[]string{"--region", "us-east-1", "--capacity", "0"}, "--capacity 0: must be between 1 and 200 streams"},
 	} {
 		var out, errb bytes.Buffer
 		code := serve(context.Background(), tc.args, &out, &errb, nil)
@@ -110,7 +114,7 @@ func fetch(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestServeOffline runs the real serve command (flags, runReport, the
+// TestServeOffline runs the real serve command (flags, preflight.Run, the
 // exporter, HTTP) with every network check skipped: the wiring, not the
 // probes.
 func TestServeOffline(t *testing.T) {
@@ -222,29 +226,6 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func TestRunReportRedactsICECredentials(t *testing.T) {
-	t.Setenv("CCP_PREFLIGHT_ICE_SERVERS", `[{"urls":["turn:127.0.0.1:3478?transport=udp"],"username":"1732480000:agent-x","credential":"dG9wLXNlY3JldC1jcmVk"}]`)
-	var f checkFlags
-	f.region, f.failOn, f.skip = "us-east-1", "fail", offline
-	cfg, err := f.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := runReport(context.Background(), cfg, nil)
-	rep.Checks = append(rep.Checks, rep.Checks[0])
-	rep.Checks[len(rep.Checks)-1].Reason = "TURN said 401 to 1732480000:agent-x / dG9wLXNlY3JldC1jcmVk"
-	rep.Redact(secretValues(cfg)...)
-	for _, format := range report.Formats {
-		var b bytes.Buffer
-		if err := report.Render(&b, format, rep, report.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(b.String(), "dG9wLXNlY3JldC1jcmVk") || strings.Contains(b.String(), "agent-x") {
-			t.Errorf("%s shows an ICE credential", format)
-		}
-	}
-}
 
 func TestValidateInterval(t *testing.T) {
 	if err := validateInterval(time.Minute, 12*time.Second); err != nil {

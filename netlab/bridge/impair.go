@@ -1,8 +1,3 @@
-// Package bridge is the lab's impairment link: it joins two network
-// interfaces at layer 2 (AF_PACKET raw sockets, Linux only) and holds each
-// frame for a configured delay ± jitter, drops a share of frames (random or
-// deterministic), reorders and limits the rate, per direction. The kernel
-// of the project's test machines has no netem; this is its stand-in.
 package bridge
 
 import (
