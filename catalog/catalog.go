@@ -1,7 +1,7 @@
 // Package catalog owns the Amazon Connect endpoints a softphone needs, per
 // region, as published in the AWS admin guide ("Set up your network",
 // docs.aws.amazon.com/connect/latest/adminguide/ccp-networking.html).
-// The tables are facts with sources; see docs/CONNECT.md in the shared design notes.
+// The tables are facts with sources; see docs/CONNECT.md.
 package catalog
 
 import (

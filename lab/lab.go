@@ -110,31 +110,6 @@ func (l *Lab) Answer(cfg *config.Config) {
 	l.DNS.Only(names...)
 }
 
-// Configure points an already built cfg at the lab, in place: what Targets
-// and Answer do, applied afterwards.
-//
-// Deprecated: build the Config with Targets (config.Overrides.Targets) and
-// call Answer, so that no Config changes after it is built. Configure
-// remains for probe/lab_run_test.go.
-func (l *Lab) Configure(cfg *config.Config) {
-	t := l.Targets()
-	cfg.Lab = true
-	https := make([]catalog.Endpoint, len(cfg.HTTPS))
-	copy(https, cfg.HTTPS)
-	for i := range https {
-		https[i].Port = t.HTTPSPort
-	}
-	turn := make([]catalog.Endpoint, len(cfg.TURN)) // never write into the catalog's slice
-	copy(turn, cfg.TURN)
-	for i := range turn {
-		turn[i].Port = t.TURNPorts[i%len(t.TURNPorts)]
-	}
-	cfg.HTTPS, cfg.TURN = https, turn
-	cfg.Resolver, cfg.Roots, cfg.Proxy = t.Resolver, t.Roots, nil
-	cfg.ICEServers, cfg.Ranges = t.ICEServers, t.Ranges
-	l.Answer(cfg)
-}
-
 // Ranges returns the lab's synthetic ranges set: Source "lab", created
 // now, with 127.0.0.0/8 in GLOBAL for AMAZON_CONNECT, EC2 and CLOUDFRONT
 // (and ::1/128 likewise).

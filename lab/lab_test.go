@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,22 +43,6 @@ func startLab(t *testing.T) (*Lab, *config.Config) {
 	}
 	l.Answer(cfg)
 	return l, cfg
-}
-
-// TestConfigureMatchesTargets: the deprecated Configure, applied to a
-// Config built without the lab, gives the Config built with Targets.
-func TestConfigureMatchesTargets(t *testing.T) {
-	l, want := startLab(t)
-	got, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Lab: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Configure(got)
-	if !reflect.DeepEqual(got.HTTPS, want.HTTPS) || !reflect.DeepEqual(got.TURN, want.TURN) ||
-		got.Resolver != want.Resolver || got.Proxy != nil || !got.Lab || got.Ranges.Source != want.Ranges.Source ||
-		!reflect.DeepEqual(got.ICEServers, want.ICEServers) || !got.Roots.Equal(want.Roots) {
-		t.Errorf("Configure gave\n%+v\nTargets gave\n%+v", got, want)
-	}
 }
 
 func query(t *testing.T, server, name string, qt uint16) *dns.Msg {

@@ -4,8 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/pion/logging"
 	"net"
+
+	"github.com/pion/logging"
 
 	"github.com/pion/turn/v5"
 )

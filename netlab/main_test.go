@@ -279,7 +279,7 @@ func expect(t *testing.T, r Report, w want) {
 }
 
 // expectVerdict asserts the verdict and the exit code that goes with it
-// (DESIGN.md: 0 unless a check failed).
+// (README.md "Exit codes": 0 unless a check failed).
 func expectVerdict(t *testing.T, r Report, code int, verdict string) {
 	t.Helper()
 	if r.Verdict != verdict {

@@ -23,11 +23,11 @@ func TestRunAgainstLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Lab: true})
+	cfg, err := config.Build(nil, config.Overrides{Region: "us-east-1", Instance: "myalias", Lab: true, Targets: l.Targets()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Configure(cfg)
+	l.Answer(cfg)
 	probes := connProbes()
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline(cfg, probes))
 	results := Run(ctx, NewEnv(cfg), probes, nil)

@@ -48,7 +48,7 @@ type Codec struct {
 }
 
 // Opus is the CCP's codec: Opus at 20 ms frames (ptime 20, DTX off,
-// CONNECT.md). ITU-T publishes no narrowband Ie or Bpl for Opus (G.113
+// docs/MEDIA.md). ITU-T publishes no narrowband Ie or Bpl for Opus (G.113
 // Appendix I lists ITU and a few mobile codecs only), so the values are
 // stand-ins, chosen to never flatter the path:
 //   - Ie = 0: G.113 Appendix I, Table I.1 gives G.711 (64 kbit/s PCM, the

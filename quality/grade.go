@@ -2,8 +2,9 @@ package quality
 
 import (
 	"fmt"
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // Verdict grades with result.Status: a metric's grade is a check's status,
@@ -20,7 +21,7 @@ type Verdict struct {
 }
 
 // Limits that the profiles do not carry: Microsoft's client-to-edge burst
-// loss and reordering targets (CONNECT.md), graded as warnings only, since
+// loss and reordering targets (docs/MEDIA.md), graded as warnings only, since
 // the CCP's own figures say nothing of them.
 const (
 	BurstLossWarn  = 0.10

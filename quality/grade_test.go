@@ -1,10 +1,11 @@
 package quality
 
 import (
-	"github.com/ccp-preflight/ccp-preflight/result"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func TestJudge(t *testing.T) {

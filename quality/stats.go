@@ -25,11 +25,11 @@ type Packet struct {
 func (p Packet) RTT() time.Duration { return p.Recv - p.Sent }
 
 // WindowSeconds is the judging window for loss and jitter: Microsoft
-// publishes its client-to-edge targets "in any 15 s" (CONNECT.md).
+// publishes its client-to-edge targets "in any 15 s" (docs/MEDIA.md).
 const WindowSeconds = 15
 
 // BurstWindow is the span of the burst-loss measure: Microsoft's "burst
-// loss < 10 % in any 200 ms" (CONNECT.md).
+// loss < 10 % in any 200 ms" (docs/MEDIA.md).
 const BurstWindow = 200 * time.Millisecond
 
 // Window is one judging window of a stream.

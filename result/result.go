@@ -5,8 +5,7 @@
 //
 // It is a leaf: it imports only the standard library, so report/ and
 // exporter/ depend on it and not on probe/ (and not on pion). Field names
-// and JSON tags are the ccp-preflight/report/v1 schema (docs/DESIGN.md of
-// the shared docs; docs/REPORTS.md here).
+// and JSON tags are the ccp-preflight/report/v1 schema (docs/REPORTS.md).
 package result
 
 // Status is a check's verdict. The zero value is not a valid status.
