@@ -141,8 +141,10 @@ type Call struct {
 	ConnectionState  string   `json:"connection_state"`
 	Codec            string   `json:"codec"`
 	PacketsSent      float64  `json:"packets_sent"`
-	PacketsReceived  float64  `json:"packets_received"`
-	PacketsLost      float64  `json:"packets_lost"`
+	// PacketsInWindow are the packets sent during DurationMS (the rate).
+	PacketsInWindow float64 `json:"packets_in_window"`
+	PacketsReceived float64 `json:"packets_received"`
+	PacketsLost     float64 `json:"packets_lost"`
 	// JitterMS, RTTMS (RTCP, remote-inbound-rtp) and PairRTTMS (ICE
 	// consent checks on the selected pair) are -1 when not reported.
 	JitterMS         float64 `json:"jitter_ms"`
@@ -263,7 +265,7 @@ func (a *Answer) validate() error {
 			str("relay[].ice_errors[].url", e.URL)
 		}
 		for n, v := range map[string]float64{"setup_ms": c.SetupMS, "ice_connected_ms": c.ICEConnectedMS, "duration_ms": c.DurationMS,
-			"packets_sent": c.PacketsSent, "packets_received": c.PacketsReceived, "packets_lost": c.PacketsLost,
+			"packets_sent": c.PacketsSent, "packets_in_window": c.PacketsInWindow, "packets_received": c.PacketsReceived, "packets_lost": c.PacketsLost,
 			"concealed_samples": c.ConcealedSamples, "total_samples": c.TotalSamples,
 			"relay_candidates_a": float64(c.RelayCandidatesA), "relay_candidates_b": float64(c.RelayCandidatesB)} {
 			num("relay[]."+n, v, 0, big)

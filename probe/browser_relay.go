@@ -110,7 +110,7 @@ func gradeCall(r Result, c browsercheck.Call, th quality.Thresholds) Result {
 	r.SetMetric("packets_sent", c.PacketsSent)
 	r.SetMetric("packets_received", c.PacketsReceived)
 	if c.DurationMS > 0 {
-		r.SetMetric("packets_per_s", c.PacketsSent/(c.DurationMS/1000))
+		r.SetMetric("packets_per_s", c.PacketsInWindow/(c.DurationMS/1000))
 	}
 	if c.TotalSamples > 0 {
 		r.SetMetric("concealment_ratio", c.ConcealedSamples/c.TotalSamples)

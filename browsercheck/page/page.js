@@ -284,7 +284,7 @@
   async function call(cfg, server) {
     const r = { urls: [].concat(server.urls), outcome: '', error: '', source: '', setup_ms: 0, ice_connected_ms: 0, duration_ms: 0,
       relay_candidates_a: 0, relay_candidates_b: 0, ice_errors: [], ice_state: '', connection_state: '', codec: '',
-      packets_sent: 0, packets_received: 0, packets_lost: 0, jitter_ms: -1, rtt_ms: -1, pair_rtt_ms: -1, concealed_samples: 0, total_samples: 0 };
+      packets_sent: 0, packets_in_window: 0, packets_received: 0, packets_lost: 0, jitter_ms: -1, rtt_ms: -1, pair_rtt_ms: -1, concealed_samples: 0, total_samples: 0 };
     const conf = { iceServers: [server], iceTransportPolicy: 'relay', bundlePolicy: 'balanced', rtcpMuxPolicy: 'require' };
     let a, b, src;
     const t0 = performance.now();
@@ -322,9 +322,12 @@
         r.outcome = (a.iceConnectionState === 'connected' || a.iceConnectionState === 'completed') ? 'dtls-failed' : 'ice-failed';
         return r;
       }
+      const sentNow = async () => { const o = (await statsOf(a)).find((s) => s.type === 'outbound-rtp' && s.kind === 'audio'); return o ? (o.packetsSent || 0) : 0; };
+      const sent0 = await sentNow();
       const m0 = performance.now();
       await sleep(cfg.duration_ms);
       r.duration_ms = since(m0);
+      r.packets_in_window = Math.max(0, (await sentNow()) - sent0);
       // Let the last RTCP reports arrive.
       await sleep(300);
       const sa = await statsOf(a), sb = await statsOf(b);
