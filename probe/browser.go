@@ -88,23 +88,39 @@ func (f failedSession) Wait(context.Context) (*browsercheck.Answer, error) {
 // the order of turnTargets, and the credentialed ICE servers. The browser
 // resolves the names itself (its own DNS view), except when the run asks a
 // DNS server directly (config resolver, --lab): a browser cannot be
-// pointed at one, so it is given the addresses this run resolved.
+// pointed at one, so it is given the addresses this run resolved (in the
+// STUN and the TURN URLs alike).
 func browserPage(ctx context.Context, env *Env) browsercheck.PageConfig {
 	cfg := env.Cfg
 	page := browsercheck.PageConfig{Duration: cfg.Duration}
-	for _, t := range turnTargets(cfg) {
-		host := t.Endpoint.Host
+	// host is the name for the browser to resolve, or the address this
+	// run's own DNS server gave.
+	host := func(name string) string {
 		if cfg.Resolver != "" {
-			if a := env.DNS.Lookup(ctx, host); a.Err == nil && len(a.Addrs) > 0 {
-				host = preferIPv4(a.Addrs).String()
+			if a := env.DNS.Lookup(ctx, name); a.Err == nil && len(a.Addrs) > 0 {
+				return preferIPv4(a.Addrs).String()
 			}
 		}
-		page.STUN = append(page.STUN, "stun:"+net.JoinHostPort(host, strconv.Itoa(t.Endpoint.Port)))
+		return name
+	}
+	for _, t := range turnTargets(cfg) {
+		page.STUN = append(page.STUN, "stun:"+net.JoinHostPort(host(t.Endpoint.Host), strconv.Itoa(t.Endpoint.Port)))
 	}
 	for _, s := range cfg.ICEServers {
-		page.ICEServers = append(page.ICEServers, browsercheck.ICEServer{
-			URLs: append([]string(nil), s.URLs...), Username: s.Username.Reveal(), Credential: s.Credential.Reveal(),
-		})
+		var urls []string
+		for _, raw := range s.URLs {
+			u, err := config.ParseTURNURL(raw)
+			if err != nil || cfg.Resolver == "" {
+				urls = append(urls, raw)
+				continue
+			}
+			scheme := "turn"
+			if u.Secure {
+				scheme = "turns"
+			}
+			urls = append(urls, fmt.Sprintf("%s:%s?transport=%s", scheme, net.JoinHostPort(host(u.Host), strconv.Itoa(u.Port)), u.Transport))
+		}
+		page.ICEServers = append(page.ICEServers, browsercheck.ICEServer{URLs: urls, Username: s.Username.Reveal(), Credential: s.Credential.Reveal()})
 	}
 	return page
 }

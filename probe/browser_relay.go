@@ -47,7 +47,61 @@ func runBrowserRelay(ctx context.Context, env *Env, t Target) Result {
 			tool = &m
 		}
 	}
-	return besideTool(r, tool)
+	r = besideTool(r, tool)
+	if r.Status == Fail && r.Phase != result.PhaseQuality {
+		r = udpBlocked(r, t, env.Await(ctx, stunBinding.ID))
+	}
+	return r
+}
+
+// udpBlocked corrects the blame of a failed browser call when the tool's
+// own STUN over UDP 3478 to the call's TURN server failed (stun.binding):
+// then the network drops the UDP the CCP's calls use, whatever the tool's
+// own call managed over another transport (TURN over TLS, which the CCP
+// does not use). The TURN server is the first UDP URL's host:port among
+// the stun.binding targets, else all of them.
+func udpBlocked(r Result, t Target, stun []Result) Result {
+	want := ""
+	if t.ICE != nil {
+		for _, raw := range t.ICE.URLs {
+			if u, err := config.ParseTURNURL(raw); err == nil && !u.Secure && u.Transport == "udp" {
+				want = u.Addr()
+				break
+			}
+		}
+	}
+	var s *Result
+	for i := range stun {
+		if stun[i].Target == want {
+			s = &stun[i]
+		}
+	}
+	if s == nil && len(stun) > 0 {
+		// The call's server is not a stun.binding target: UDP counts as
+		// blocked only when every TURN server's failed.
+		all := true
+		for _, x := range stun {
+			all = all && x.Status == Fail
+		}
+		if all {
+			s = &stun[0]
+		}
+	}
+	if s == nil || s.Status != Fail {
+		return r
+	}
+	if cut := strings.Index(r.Reason, "; the tool's own call"); cut >= 0 {
+		r.Reason = r.Reason[:cut]
+	}
+	r.Phase = result.PhaseAllocate
+	r.Reason += fmt.Sprintf("; the tool's own STUN check over UDP 3478 to %s failed too (stun.binding), so the cause is the network, not the browser: it drops the UDP the CCP's calls use", s.Target)
+	if tool, ok := r.Metrics["tool_rtt_ms"]; ok && tool >= 0 {
+		r.Reason += " (the tool's own call, media.relay, connected only over another transport such as TURN over TLS, which the CCP does not use)"
+	}
+	if s.Remedy != "" {
+		r.Remedy = s.Remedy
+	}
+	return r
 }
 
 // gradeCall grades one browser call.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ccp-preflight/ccp-preflight/browsercheck"
+	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/result"
 )
@@ -65,5 +66,30 @@ func TestBrowserRelayGrades(t *testing.T) {
 	r = besideTool(gradeCall(Result{}, browsercheck.Call{Outcome: "ice-failed"}, th), bad)
 	if r.Phase != result.PhaseAllocate || !strings.Contains(r.Reason, "the network, not the browser") || r.Remedy != bad.Remedy {
 		t.Errorf("network to blame: %+v", r)
+	}
+}
+
+// TestBrowserRelayUDPBlocked: a failed browser call whose TURN server's
+// UDP 3478 the tool's own stun.binding could not reach blames the network
+// with stun.binding's firewall rule, even when the tool's own call got
+// through over TURN/TLS (which the CCP does not use).
+func TestBrowserRelayUDPBlocked(t *testing.T) {
+	th, _ := quality.Profile("connect")
+	ice := &config.ICEServer{URLs: []string{"turn:turn1.example:3478?transport=udp", "turns:turn1.example:5349?transport=tcp"}}
+	tg := Target{Name: "turn:turn1.example:3478?transport=udp turns:turn1.example:5349?transport=tcp", ICE: ice}
+	tool := &Result{ID: "media.relay", Status: Pass, Metrics: map[string]float64{"rtt_ms": 20}}
+	failed := besideTool(gradeCall(Result{}, browsercheck.Call{Outcome: "ice-failed"}, th), tool)
+	stun := []Result{
+		{ID: "stun.binding", Target: "turn2.example:3478", Status: Pass},
+		{ID: "stun.binding", Target: "turn1.example:3478", Status: Fail, Remedy: "allow outbound UDP 3478 to turn1.example"},
+	}
+	r := udpBlocked(failed, tg, stun)
+	if !strings.Contains(r.Reason, "the network, not the browser") || strings.Contains(r.Reason, "cause is the browser") ||
+		r.Remedy != stun[1].Remedy || !strings.Contains(r.Reason, "another transport") {
+		t.Errorf("UDP blocked for the call's server: %+v", r)
+	}
+	stun[1].Status = Pass
+	if r := udpBlocked(failed, tg, stun); r.Reason != failed.Reason {
+		t.Errorf("UDP open: the blame changed: %q", r.Reason)
 	}
 }

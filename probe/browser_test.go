@@ -108,11 +108,12 @@ func TestBrowserPage(t *testing.T) {
 	if len(p.STUN) != 1 || p.STUN[0] != "stun:127.0.0.1:3478" {
 		t.Errorf("STUN %v, want the address the run's DNS server gave", p.STUN)
 	}
-	if len(p.ICEServers) != 1 || p.ICEServers[0].Credential != "pw" || p.Duration != 2*time.Second {
+	if len(p.ICEServers) != 1 || p.ICEServers[0].Credential != "pw" || p.Duration != 2*time.Second ||
+		p.ICEServers[0].URLs[0] != "turn:127.0.0.1:3478?transport=udp" {
 		t.Errorf("page %+v", p)
 	}
 	cfg.Resolver = ""
-	if p := browserPage(context.Background(), NewEnv(cfg)); p.STUN[0] != "stun:turn.example:3478" {
+	if p := browserPage(context.Background(), NewEnv(cfg)); p.STUN[0] != "stun:turn.example:3478" || p.ICEServers[0].URLs[0] != cfg.ICEServers[0].URLs[0] {
 		t.Errorf("STUN %v, want the name: the browser resolves it itself", p.STUN)
 	}
 }
