@@ -63,6 +63,8 @@ type File struct {
 	Thresholds     map[string]quality.Limit `yaml:"thresholds"`
 	// Ranges is a ranges file or URL (like --ranges).
 	Ranges string `yaml:"ranges"`
+	// Browser also runs the browser's own check (like --browser).
+	Browser bool `yaml:"browser"`
 
 	dir string // the file's directory: relative paths resolve against it
 }
@@ -111,6 +113,11 @@ type Overrides struct {
 	Capacity          *int
 	Skip              []string
 	Lab               bool
+	// Browser, BrowserCmd and BrowserTimeout are --browser,
+	// --browser-cmd and --browser-timeout (nil: not given).
+	Browser        bool
+	BrowserCmd     string
+	BrowserTimeout *time.Duration
 	// Targets, when not nil, point the run at local servers instead of
 	// Connect's (check --lab); see Targets. They imply Lab.
 	Targets *Targets
@@ -169,6 +176,8 @@ type Config struct {
 	Capacity   int
 	Skip       []string
 	Lab        bool
+	// Browser is the browser check's settings (check --browser).
+	Browser Browser
 }
 
 // Skipped reports whether check id is left out by a --skip prefix.
@@ -213,6 +222,7 @@ func Build(f *File, o Overrides) (*Config, error) {
 		c.setProxy,
 		c.setRanges,
 		c.setICE,
+		c.setBrowser,
 		c.setTargets, // last: see Targets
 	} {
 		if err := step(f, o); err != nil {

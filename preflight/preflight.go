@@ -50,6 +50,11 @@ type Options struct {
 	// --capacity; nil means not given, and a given zero is an error.
 	Timeout, Duration *time.Duration
 	Capacity          *int
+	// Browser, BrowserCmd and BrowserTimeout are --browser, --browser-cmd
+	// and --browser-timeout (nil: not given); see config.Browser.
+	Browser        bool
+	BrowserCmd     string
+	BrowserTimeout *time.Duration
 	// Lab, when not nil, is the running lab (`check --lab`): the Config
 	// checks its servers (lab.Lab.Targets), Region and Instance default to
 	// LabRegion and LabInstance, and no ranges file is read.
@@ -95,7 +100,7 @@ func overrides(o Options, file *config.File) config.Overrides {
 	co := config.Overrides{
 		Region: o.Region, Instance: o.Instance, ICEServersFile: o.ICEServersFile, Ranges: o.Ranges,
 		Profile: o.Profile, Timeout: o.Timeout, Duration: o.Duration, Capacity: o.Capacity,
-		Skip: splitSkip(o.Skip),
+		Skip: splitSkip(o.Skip), Browser: o.Browser, BrowserCmd: o.BrowserCmd, BrowserTimeout: o.BrowserTimeout,
 	}
 	if o.Lab == nil {
 		return co
@@ -137,10 +142,35 @@ func Deadline(cfg *config.Config) time.Duration {
 // result with the number done and the total, from the runner's goroutines:
 // it must be safe for concurrent use. Run does not change cfg.
 func Run(ctx context.Context, cfg *config.Config, version string, progress func(done, total int)) *report.Report {
+	return RunHooks(ctx, cfg, version, Hooks{Progress: progress})
+}
+
+// Hooks are a run's optional callbacks (nil: none). Both are called from
+// the run's goroutines and must be safe for concurrent use.
+type Hooks struct {
+	// Progress is called after each result with the number done and the
+	// total.
+	Progress func(done, total int)
+	// BrowserOpened is called once the browser check (cfg.Browser, check
+	// --browser) serves its page, with the page's one-time URL, so that a
+	// person can open it by hand if no browser came up.
+	BrowserOpened func(url string)
+}
+
+// RunHooks is Run with hooks. With cfg.Browser.Enabled it also serves the
+// browser check's page and opens the browser (probe.StartBrowser) before
+// the checks start, and ends both when they are done.
+func RunHooks(ctx context.Context, cfg *config.Config, version string, h Hooks) *report.Report {
 	ctx, cancel := context.WithTimeout(ctx, Deadline(cfg))
 	defer cancel()
 	start := time.Now()
-	results := probe.Run(ctx, probe.NewEnv(cfg), probe.Registry(), progress)
+	env := probe.NewEnv(cfg)
+	url, stopBrowser := probe.StartBrowser(ctx, env)
+	defer stopBrowser()
+	if url != "" && h.BrowserOpened != nil {
+		h.BrowserOpened(url)
+	}
+	results := probe.Run(ctx, env, probe.Registry(), h.Progress)
 	rep := &report.Report{
 		Schema: report.Schema, Version: version, StartedAt: start.UTC(),
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,

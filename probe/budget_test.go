@@ -16,11 +16,23 @@ func TestBudgetsFit(t *testing.T) {
 		t.Fatal(err)
 	}
 	probes := Registry()
-	deadline := Deadline(cfg, probes)
-	for _, p := range probes {
-		if b := p.Budget(cfg); b <= 0 || b+runGrace > deadline {
-			t.Errorf("%s: budget %v does not fit the run deadline %v (grace %v)", p.ID, b, deadline, runGrace)
+	browser := *cfg
+	browser.Browser = config.Browser{Enabled: true, Timeout: config.DefaultBrowserTimeout}
+	for _, c := range []*config.Config{cfg, &browser} {
+		deadline := Deadline(c, probes)
+		for _, p := range probes {
+			if !p.runs(c) { // not asked (browser.* without --browser): not in the run
+				continue
+			}
+			if b := p.Budget(c); b <= 0 || b+runGrace > deadline {
+				t.Errorf("%s: budget %v does not fit the run deadline %v (grace %v)", p.ID, b, deadline, runGrace)
+			}
 		}
+	}
+	// The page's session waits browserWait; each browser check reads its
+	// answer within its budget.
+	if w, b := browserWait(&browser), browserBudget(&browser); w >= b {
+		t.Errorf("browser session waits %v, the checks' budget is %v", w, b)
 	}
 	mine := map[string]time.Duration{
 		"dns.resolve":       resolveTimeout,

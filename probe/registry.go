@@ -33,4 +33,8 @@ var registry = []Probe{
 	mediaQuality,
 	mediaRelay,
 	capacityStreams,
+	browserSupport,
+	browserMicrophone,
+	browserUDP,
+	browserRelay,
 }

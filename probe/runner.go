@@ -37,6 +37,10 @@ type Probe struct {
 	Targets func(*config.Config) []Target
 	// Why explains an empty target list (may be nil).
 	Why func(*config.Config) string
+	// Asked, when not nil and false for the config, leaves the check out
+	// of the run and the report entirely: an opt-in check that was not
+	// asked for (the browser.* checks without --browser).
+	Asked func(*config.Config) bool
 	// Run checks one target.
 	Run func(ctx context.Context, env *Env, t Target) Result
 }
@@ -48,6 +52,11 @@ type Env struct {
 	DNS *Resolver
 	// Now is the clock (tests pin it); nil means time.Now.
 	Now func() time.Time
+	// Browser is the browser check's session (check --browser, StartBrowser);
+	// nil when none runs.
+	Browser BrowserSession
+
+	board board // results as they finish, for Await
 }
 
 // NewEnv returns an Env for cfg with a fresh resolver cache.
@@ -67,7 +76,7 @@ func (e *Env) now() time.Time {
 func Deadline(cfg *config.Config, probes []Probe) time.Duration {
 	var max time.Duration
 	for _, p := range probes {
-		if cfg.Skipped(p.ID) {
+		if !p.runs(cfg) {
 			continue
 		}
 		if b := p.Budget(cfg); b > max {
@@ -101,7 +110,7 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 	}
 	var results []keyed
 	for i, p := range probes {
-		if env.Cfg.Skipped(p.ID) {
+		if !p.runs(env.Cfg) {
 			continue
 		}
 		ts := p.Targets(env.Cfg)
@@ -122,11 +131,19 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 		wg   sync.WaitGroup
 		done int
 	)
+	env.board.expect(func(yield func(string) bool) {
+		for _, jb := range jobs {
+			if !yield(jb.p.ID) {
+				return
+			}
+		}
+	})
 	for _, jb := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := runOne(ctx, env, jb.p, jb.t)
+			env.board.post(r)
 			mu.Lock()
 			results = append(results, keyed{jb.order, jb.sub, r})
 			done++
@@ -148,6 +165,11 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 		out = append(out, k.r)
 	}
 	return out
+}
+
+// runs reports whether p runs on cfg: not left out by --skip, and asked.
+func (p Probe) runs(cfg *config.Config) bool {
+	return !cfg.Skipped(p.ID) && (p.Asked == nil || p.Asked(cfg))
 }
 
 func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {

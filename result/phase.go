@@ -35,3 +35,9 @@ const (
 	PhaseUpgrade    = "upgrade"    // an HTTP → WebSocket upgrade
 	PhaseIdle       = "idle"       // an open connection kept idle
 )
+
+// Phases of the browser's own checks (check --browser).
+const (
+	PhaseBrowser    = "browser"    // the browser itself: version, WebRTC, its policies or extensions
+	PhaseMicrophone = "microphone" // the microphone: permission, device, level
+)

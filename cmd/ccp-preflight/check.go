@@ -35,6 +35,14 @@ Examples:
   ccp-preflight check --region us-east-1 --format html --out report.html
   ccp-preflight check --config site.yaml --ice-servers creds.json --duration 2m
   ccp-preflight check --lab                                     # self-test, no internet needed
+  ccp-preflight check --region us-east-1 --instance myalias --browser
+
+--browser also runs the check from inside your browser (browser.support,
+browser.microphone, browser.udp, browser.relay): the tool serves a page on
+127.0.0.1 under a one-time token, opens it in the default browser (or
+--browser-cmd), and merges what the page finds into the same report. Allow
+the microphone when the browser asks. Checks with no answer within
+--browser-timeout (plus --duration) are skipped with the reason.
 
 Credentials (TURN username/credential) come from --ice-servers FILE or the
 environment (` + config.EnvICEServersFile + `, ` + config.EnvICEServers + `), never
@@ -52,6 +60,9 @@ type checkFlags struct {
 	capacity                                                  int
 	lab, noProgress, showIP                                   bool
 	saveHTML                                                  string
+	browser                                                   bool
+	browserCmd                                                string
+	browserTimeout                                            time.Duration
 	// rendered is set once a nagios report is written (see nagiosMode).
 	rendered bool
 }
@@ -74,6 +85,9 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar on stderr")
 	fs.StringVar(&f.saveHTML, "save-html", "", "also write the HTML report of the same run to `FILE` (the screen keeps --format)")
 	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
+	fs.BoolVar(&f.browser, "browser", false, "also check from inside the browser: open a page on 127.0.0.1 and merge its browser.* checks")
+	fs.StringVar(&f.browserCmd, "browser-cmd", "", "with --browser: the browser `COMMAND` (program and arguments; the page's URL is appended) instead of the default browser")
+	fs.DurationVar(&f.browserTimeout, "browser-timeout", 0, fmt.Sprintf("with --browser: how long the browser has to answer, plus --duration (default %v)", config.DefaultBrowserTimeout))
 }
 
 // options are the flags as preflight.Options, once fs is parsed: a
@@ -84,6 +98,7 @@ func (f *checkFlags) options(fs *flag.FlagSet, l *lab.Lab) preflight.Options {
 	o := preflight.Options{
 		Region: f.region, Instance: f.instance, ConfigFile: f.configFile, ICEServersFile: f.iceServers,
 		Ranges: f.ranges, Profile: f.profile, FailOn: f.failOn, Skip: f.skip, Lab: l,
+		Browser: f.browser, BrowserCmd: f.browserCmd,
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
@@ -93,6 +108,8 @@ func (f *checkFlags) options(fs *flag.FlagSet, l *lab.Lab) preflight.Options {
 			o.Duration = config.Given(f.duration)
 		case "capacity":
 			o.Capacity = config.Given(f.capacity)
+		case "browser-timeout":
+			o.BrowserTimeout = config.Given(f.browserTimeout)
 		}
 	})
 	return o
@@ -149,7 +166,9 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 		defer bar.finish()
 		progress = bar.update
 	}
-	rep := preflight.Run(ctx, cfg, Version(), progress)
+	rep := preflight.RunHooks(ctx, cfg, Version(), preflight.Hooks{Progress: progress, BrowserOpened: func(url string) {
+		fmt.Fprintf(stderr, "browser check: opening %s (if no browser tab appears, open that address in the browser you use for the CCP)\n", url)
+	}})
 	return writeReport(rep, &f, stdout, stderr)
 }
 

@@ -15,8 +15,8 @@ import (
 // directory (the program's own folder when double-clicked in Explorer).
 const guidedReport = "ccp-preflight-report.html"
 
-// runGuided is the agent's double-click run: it asks for the region and
-// the instance, runs the check with a text report on screen and an HTML
+// runGuided is the agent's double-click run: it asks for the region, the
+// instance and whether to check from the browser too (--browser), runs the check with a text report on screen and an HTML
 // report to send to IT, and waits for Enter so the window stays open.
 // extra are more check flags (tests pass --lab). A closed stdin ends it
 // with the usage error, as a run with no arguments would.
@@ -51,7 +51,12 @@ func runGuided(in io.Reader, stdout, stderr io.Writer, extra ...string) int {
 		}
 		fmt.Fprintln(stdout, "That is not an instance name or address.")
 	}
+	fmt.Fprint(stdout, "Also check from inside your web browser? A tab opens; click Allow if it asks for the microphone. [y/N]: ")
+	browser, _ := r.ReadString('\n')
 	args := append([]string{"--region", region, "--no-progress", "--save-html", guidedReport}, extra...)
+	if a := strings.ToLower(strings.TrimSpace(browser)); a == "y" || a == "yes" {
+		args = append(args, "--browser")
+	}
 	if instance != "" {
 		args = append(args, "--instance", instance)
 	}

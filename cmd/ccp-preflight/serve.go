@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
+	if cfg.Browser.Enabled {
+		return fail(stderr, "serve", &config.InputError{Msg: "the browser check (browser: true, --browser) needs a person at the browser: use it with check, not serve"})
+	}
 	if err := validateInterval(interval, preflight.Deadline(cfg)); err != nil {
 		return fail(stderr, "serve", err)
 	}
