@@ -35,7 +35,7 @@ const (
 	wsUpgradeMin = 2 * time.Second
 	// wsPingMin and wsPingMax bound the wait for each pong.
 	wsPingMin = 2 * time.Second
-	wsPingMax = 5 * time.Second
+	wsPingMax = 3 * time.Second
 )
 
 // signalingBudget is signaling.websocket's budget: TCP and TLS as
