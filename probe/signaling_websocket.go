@@ -92,12 +92,20 @@ func signalingFor(c *config.Config, name string) (config.Signaling, bool) {
 	return config.Signaling{}, false
 }
 
-// signalingRule is the allowlist rule for the signaling domain.
-func signalingRule(cfg *config.Config, sg config.Signaling) string {
+// signalingDomain is what remedies name: the region's signaling wildcard,
+// or the configured host when the wildcard does not cover it (a staging or
+// lab host).
+func signalingDomain(sg config.Signaling) string {
 	dom := catalog.SignalingDomain(sg.Region)
 	if sg.Configured && !catalog.Covers(dom, sg.Endpoint.Host) {
-		dom = sg.Endpoint.Host
+		return sg.Endpoint.Host
 	}
+	return dom
+}
+
+// signalingRule is the allowlist rule for the signaling domain.
+func signalingRule(cfg *config.Config, sg config.Signaling) string {
+	dom := signalingDomain(sg)
 	s := fmt.Sprintf("allow outbound TCP %d to %s (the CCP v2 signaling WebSocket)", sg.Endpoint.Port, dom)
 	if cfg != nil && sg.Region != "" {
 		s += fmt.Sprintf(" (Option 2: the EC2 ranges of %s and GLOBAL)", sg.Region)
@@ -283,7 +291,7 @@ func signalingUnresolved(r Result, sg config.Signaling, ans Answer, rule string)
 	}
 	r.Status = Fail
 	r.Reason = fmt.Sprintf("the CCP's signaling host %s (signaling_url) did not resolve (%s from %s): the CCP cannot open its signaling WebSocket (signalling_connection_failure)", h, ans.Kind, ans.Server)
-	r.Remedy = fmt.Sprintf("make %s resolve: if a DNS filter blocks %s, allow it; then %s", h, catalog.SignalingDomain(sg.Region), rule)
+	r.Remedy = fmt.Sprintf("make %s resolve: if a DNS filter blocks %s, allow it; then %s", h, signalingDomain(sg), rule)
 	return r
 }
 
@@ -300,7 +308,7 @@ func signalingTLSFailure(r Result, sg config.Signaling, err error, via, rule str
 	case errors.As(err, &ua), errors.As(err, &he), errors.As(err, &cve):
 		r.Phase = result.PhaseVerify
 		r.Reason = fmt.Sprintf("the certificate presented for %s (%s) does not verify: TLS inspection or something else answering in its place (see tls.handshake)", h, via)
-		r.Remedy = fmt.Sprintf("exempt %s from TLS inspection on the proxy or firewall (an inspected WebSocket often breaks); or, if the inspection is intended, trust its CA (ca_files for this tool)", catalog.SignalingDomain(sg.Region))
+		r.Remedy = fmt.Sprintf("exempt %s from TLS inspection on the proxy or firewall (an inspected WebSocket often breaks); or, if the inspection is intended, trust its CA (ca_files for this tool)", signalingDomain(sg))
 		r.SetDetail("error", err.Error())
 	case k == KindTimeout:
 		r.Reason = fmt.Sprintf("TCP to %s opened %s but no TLS answer came within %v: something holds the connection without speaking TLS (a captive portal or filtering proxy)", h, via, handshakeTimeout)
@@ -321,7 +329,7 @@ func signalingTLSFailure(r Result, sg config.Signaling, err error, via, rule str
 // upgradeFailure describes an upgrade that did not switch protocols.
 func upgradeFailure(r Result, cfg *config.Config, sg config.Signaling, resp *http.Response, err error, via, issuer string, cs tls.ConnectionState, limit time.Duration, rule string) Result {
 	h := sg.Endpoint.Host
-	dom := catalog.SignalingDomain(sg.Region)
+	dom := signalingDomain(sg)
 	r.Status, r.Phase = Fail, result.PhaseUpgrade
 	passUpgrade := fmt.Sprintf("on the proxy or TLS-inspecting firewall in the path, let WebSocket upgrades to %s through: keep the Upgrade and Connection headers (WebSocket support on), or exempt the domain from inspection; and %s", dom, rule)
 	if resp == nil {
@@ -493,7 +501,7 @@ func wsPing(ctx context.Context, c *websocket.Conn, limit time.Duration) (time.D
 // (readErr, or the error in pending), or a ping left unanswered.
 func idleFailure(r Result, sg config.Signaling, err error, pending <-chan error, idle, open time.Duration, pings int, via string) Result {
 	h := sg.Endpoint.Host
-	dom := catalog.SignalingDomain(sg.Region)
+	dom := signalingDomain(sg)
 	if pending != nil {
 		select {
 		case rerr := <-pending:
