@@ -1,14 +1,13 @@
 package probe
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"slices"
 	"time"
 
@@ -83,61 +82,71 @@ func runLatency(ctx context.Context, env *Env, t Target) Result {
 		dialErr *dialError
 		addr    string
 		proxy   string
+		conn    *tls.Conn
+		br      *bufio.Reader
 	)
-	tr := &http.Transport{
-		DialTLSContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			d, derr := dialEndpoint(ctx, env, e)
-			if derr != nil {
-				dialErr = derr
-				return nil, errors.New(derr.Reason)
-			}
-			addr = d.Addr
-			if d.Proxy.URL != nil {
-				proxy = d.Proxy.String()
-			}
-			tc := tls.Client(d.Conn, &tls.Config{ServerName: e.Host, RootCAs: env.Cfg.Roots, NextProtos: []string{"http/1.1"}})
-			hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-			defer cancel()
-			if err := tc.HandshakeContext(hctx); err != nil {
-				d.Conn.Close()
-				return nil, err
-			}
-			return tc, nil
-		},
-		MaxIdleConnsPerHost: 1,
-		DisableCompression:  true,
+	// open connects (again, when the server closed) the way the browser
+	// would: the proxy that applies, then TLS verified as tls.handshake.
+	open := func() error {
+		d, derr := dialEndpoint(ctx, env, e)
+		if derr != nil {
+			dialErr = derr
+			return errors.New(derr.Reason)
+		}
+		addr = d.Addr
+		if d.Proxy.URL != nil {
+			proxy = d.Proxy.String()
+		}
+		tc := tls.Client(d.Conn, &tls.Config{ServerName: e.Host, RootCAs: env.Cfg.Roots, NextProtos: []string{"http/1.1"}})
+		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			d.Conn.Close()
+			return err
+		}
+		conn, br = tc, bufio.NewReader(tc)
+		return nil
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	url := "https://" + e.Addr() + config.LatencyPath
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	req := "GET " + config.LatencyPath + " HTTP/1.1\r\nHost: " + e.Host + "\r\nUser-Agent: ccp-preflight\r\nAccept: */*\r\n\r\n"
 	var samples []float64
 	var lastErr error
 	status := ""
 	for range latencySamples {
-		var wrote, first time.Time
-		trace := &httptrace.ClientTrace{
-			WroteRequest:         func(httptrace.WroteRequestInfo) { wrote = time.Now() },
-			GotFirstResponseByte: func() { first = time.Now() },
+		if conn == nil {
+			if lastErr = open(); lastErr != nil {
+				break
+			}
 		}
-		rctx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, trace), latencyRequestTimeout)
-		req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
-		if err != nil {
-			cancel()
-			return Result{Status: Fail, Phase: result.PhaseInternal, Reason: "bad latency URL (a bug: please report it)"}
+		_ = conn.SetDeadline(time.Now().Add(latencyRequestTimeout))
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+		// One request and its answer's first byte: the round trip timed.
+		start := time.Now()
+		_, err := io.WriteString(conn, req)
+		if err == nil {
+			_, err = br.Peek(1)
 		}
-		req.Host = e.Host
-		resp, err := client.Do(req)
+		rtt := time.Since(start)
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(br, nil)
+		}
+		stop()
 		if err != nil {
-			cancel()
 			lastErr = err
 			break
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		cancel()
 		status = resp.Status
-		if !wrote.IsZero() && first.After(wrote) {
-			samples = append(samples, ms(first.Sub(wrote)))
+		samples = append(samples, ms(rtt))
+		if resp.Close {
+			conn.Close()
+			conn = nil
 		}
 	}
 	r.Address = addr
