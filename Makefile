@@ -15,9 +15,10 @@ SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
 # blocked/impaired paths (nftables, iptables), a real browser for the HTML
 # report and the browser check (chromium; unshare from util-linux gives the
-# policy test its own mount namespace), promtool (prometheus), jq for the ranges comparison.
-TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux
-TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare
+# policy test its own mount namespace), promtool (prometheus), jq for the
+# ranges comparison, squid for proxies and the domain allowlist export.
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux squid
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare squid
 
 .PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
 

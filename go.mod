@@ -3,6 +3,7 @@ module github.com/ccp-preflight/ccp-preflight
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/miekg/dns v1.1.73
 	github.com/pion/ice/v4 v4.4.8
 	github.com/pion/interceptor v0.1.51

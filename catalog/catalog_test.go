@@ -65,8 +65,18 @@ func TestHTTPSEndpoints(t *testing.T) {
 			t.Errorf("missing %s in %s", want, got)
 		}
 	}
-	if strings.Contains(got, "cloudfront") {
-		t.Errorf("ca-central-1 serves static content from my.connect.aws, not CloudFront: %s", got)
+	// ca-central-1: SAML instances get static content from my.connect.aws,
+	// instances without SAML from one CloudFront distribution; unknown
+	// SAML use tests both.
+	if !strings.Contains(got, "d2wfbsypmqjmog.cloudfront.net") {
+		t.Errorf("ca-central-1 without SAML serves static content from d2wfbsypmqjmog: %s", got)
+	}
+	yes := true
+	saml, _ := HTTPSFor(Options{Region: "ca-central-1", Alias: "acme", SAML: &yes})
+	for _, e := range saml {
+		if strings.Contains(e.Host, "cloudfront") {
+			t.Errorf("ca-central-1 with SAML serves static content from my.connect.aws, not %s", e.Host)
+		}
 	}
 	us, _ := HTTPS("us-east-1", "")
 	if us[0].Host != "dd401jc05x2yk.cloudfront.net" {

@@ -65,6 +65,12 @@ type File struct {
 	Ranges string `yaml:"ranges"`
 	// Browser also runs the browser's own check (like --browser).
 	Browser bool `yaml:"browser"`
+	// SignalingURL, SAML, SignIn and ReplicaRegion say how the instance
+	// uses Connect (config/connect.go).
+	SignalingURL  string `yaml:"signaling_url"`
+	SAML          *bool  `yaml:"saml"`
+	SignIn        string `yaml:"signin"`
+	ReplicaRegion string `yaml:"replica_region"`
 
 	dir string // the file's directory: relative paths resolve against it
 }
@@ -106,6 +112,8 @@ func (f *File) path(p string) string {
 // file's value (else the default).
 type Overrides struct {
 	Region, Instance, ICEServersFile, Ranges, Profile string
+	// ReplicaRegion is --replica-region (Global Resiliency).
+	ReplicaRegion string
 	// Timeout, Duration and Capacity are --timeout, --duration and
 	// --capacity: nil means not given. A given value is checked even when
 	// it is zero (--duration 0 must not read as "the default").
@@ -157,6 +165,16 @@ type Config struct {
 	Instance string // alias, may be empty
 	HTTPS    []catalog.Endpoint
 	TURN     []catalog.Endpoint
+	// Signaling are the CCP v2 signaling WebSockets signaling.websocket
+	// opens (the instance region's first, then the replica's); Latency the
+	// hosts signaling.latency times. See config/connect.go.
+	Signaling []Signaling
+	Latency   []catalog.Endpoint
+	// SAML is the file's saml (nil: not known), NewSignIn its `signin:
+	// new`, ReplicaRegion the Global Resiliency replica ("" when none).
+	SAML          *bool
+	NewSignIn     bool
+	ReplicaRegion string
 	// ICEServers carries the TURN credentials (may be empty: then the
 	// credentialed checks are skipped).
 	ICEServers []ICEServer
@@ -191,14 +209,14 @@ func (c *Config) Skipped(id string) bool {
 }
 
 // Secrets returns the run's ICE credentials (each server's username and
-// credential, revealed), for report.Redact: the last guard that keeps them
+// credential, revealed) and the signaling URL's query, for report.Redact: the last guard that keeps them
 // out of every format even if a probe quoted one. Nil when there are none.
 func (c *Config) Secrets() []string {
 	var s []string
 	for _, ice := range c.ICEServers {
 		s = append(s, ice.Username.Reveal(), ice.Credential.Reveal())
 	}
-	return s
+	return append(s, c.signalingSecrets()...)
 }
 
 // Build merges the file (may be nil) and the flags into a validated Config,
@@ -212,6 +230,7 @@ func Build(f *File, o Overrides) (*Config, error) {
 	c := &Config{Skip: o.Skip, Lab: o.Lab || o.Targets != nil}
 	for _, step := range []func(*File, Overrides) error{
 		c.setRegion, // first: the targets depend on it
+		c.setConnect,
 		c.setTiming,
 		c.setCapacity,
 		c.setThresholds,
@@ -319,7 +338,8 @@ func (c *Config) setThresholds(f *File, o Overrides) error {
 func (c *Config) setHTTPS(f *File, _ Overrides) error {
 	if len(f.HTTPSEndpoints) == 0 {
 		var err error
-		if c.HTTPS, err = catalog.HTTPS(c.Region, c.Instance); err != nil {
+		o := catalog.Options{Region: c.Region, Alias: c.Instance, SAML: c.SAML, NewSignIn: c.NewSignIn}
+		if c.HTTPS, err = catalog.HTTPSFor(o); err != nil {
 			return inputErr("%v", err)
 		}
 		return nil
@@ -335,7 +355,8 @@ func (c *Config) setHTTPS(f *File, _ Overrides) error {
 	return nil
 }
 
-// setTURN sets TURN: the file's turn_servers when set, else the region's.
+// setTURN sets TURN: the file's turn_servers when set, else the region's
+// (and the Global Resiliency replica's, the CCP fails agents over to it).
 func (c *Config) setTURN(f *File, _ Overrides) error {
 	if len(f.TURNServers) == 0 {
 		region, err := catalog.Lookup(c.Region)
@@ -343,6 +364,13 @@ func (c *Config) setTURN(f *File, _ Overrides) error {
 			return inputErr("--region: %v", err)
 		}
 		c.TURN = region.TURN // shared with the catalog: never written to
+		if c.ReplicaRegion != "" {
+			replica, err := catalog.Lookup(c.ReplicaRegion)
+			if err != nil {
+				return inputErr("--replica-region: %v", err)
+			}
+			c.TURN = append(append([]catalog.Endpoint(nil), c.TURN...), replica.TURN...)
+		}
 		return nil
 	}
 	for _, s := range f.TURNServers {
@@ -432,6 +460,16 @@ func (c *Config) setTargets(_ *File, o Overrides) error {
 	for i := range c.HTTPS {
 		if t.HTTPSPort > 0 {
 			c.HTTPS[i].Port = t.HTTPSPort
+		}
+	}
+	c.Signaling = append([]Signaling(nil), c.Signaling...)
+	c.Latency = append([]catalog.Endpoint(nil), c.Latency...)
+	if t.HTTPSPort > 0 {
+		for i := range c.Signaling {
+			c.Signaling[i].Endpoint.Port = t.HTTPSPort
+		}
+		for i := range c.Latency {
+			c.Latency[i].Port = t.HTTPSPort
 		}
 	}
 	c.TURN = append([]catalog.Endpoint(nil), c.TURN...)

@@ -132,6 +132,7 @@ func TestSkipped(t *testing.T) {
 func FuzzLoadFile(f *testing.F) {
 	f.Add("region: us-east-1\ninstance: x\nthresholds: {mos: {warn: 3.6, fail: 3.1}}\n")
 	f.Add("turn_servers: [\"a:1\", \"b\"]\ntimeout: 5s\n")
+	f.Add("signaling_url: wss://h.transport.connect.us-east-1.amazonaws.com:443/c?X-Amz-Signature=ab\nsaml: true\nsignin: new\nreplica_region: us-west-2\n")
 	f.Fuzz(func(t *testing.T, body string) {
 		f, err := ParseFile([]byte(body), "fuzz.yaml")
 		if err != nil {

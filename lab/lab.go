@@ -1,7 +1,8 @@
 // Package lab starts, on loopback, the servers a check needs — two TURN
 // servers (pion/turn), a DNS server (miekg/dns) answering the catalog's
 // names with 127.0.0.1, and an HTTPS server with a CA made for the run —
-// so that `check --lab` runs the real code paths without the internet.
+// so that `check --lab` runs the real code paths without the internet. The
+// HTTPS server is also a real WebSocket endpoint (WebSocketServer).
 // Unlike netlab (root-only network namespaces with real coturn and an
 // impairment bridge, docs/LAB.md), lab is in-process loopback servers for
 // `check --lab` and tests, with no privileges.
@@ -34,7 +35,10 @@ import (
 type Lab struct {
 	CA    *CA
 	HTTPS *HTTPSServer
-	DNS   *DNSServer
+	// WS is the HTTPS server's handler: a WebSocket endpoint on every
+	// path (the CCP's signaling, signaling.websocket), 204 for the rest.
+	WS  *WebSocketServer
+	DNS *DNSServer
 	// TURN are two servers, so that NAT mapping can compare two
 	// destinations.
 	TURN [2]*TURNServer
@@ -57,7 +61,8 @@ func Start(ctx context.Context) (l *Lab, err error) {
 	if l.CA, err = NewCA("ccp-preflight lab CA"); err != nil {
 		return nil, err
 	}
-	if l.HTTPS, err = StartHTTPS(l.CA, nil); err != nil {
+	l.WS = NewWebSocket(nil)
+	if l.HTTPS, err = StartHTTPS(l.CA, l.WS); err != nil {
 		return nil, err
 	}
 	if l.DNS, err = StartDNS(DNSOptions{}); err != nil {
@@ -96,7 +101,7 @@ func (l *Lab) Targets() *config.Targets {
 	}
 }
 
-// Answer makes the lab DNS answer exactly cfg's HTTPS and TURN names (with
+// Answer makes the lab DNS answer exactly cfg's HTTPS, signaling and TURN names (with
 // 127.0.0.1) and NXDOMAIN for every other name. It reads cfg, never writes
 // it; call it once cfg is built with Targets, before the run.
 func (l *Lab) Answer(cfg *config.Config) {
@@ -105,6 +110,12 @@ func (l *Lab) Answer(cfg *config.Config) {
 		names = append(names, e.Host)
 	}
 	for _, e := range cfg.TURN {
+		names = append(names, e.Host)
+	}
+	for _, s := range cfg.Signaling {
+		names = append(names, s.Endpoint.Host)
+	}
+	for _, e := range cfg.Latency {
 		names = append(names, e.Host)
 	}
 	l.DNS.Only(names...)
@@ -138,6 +149,9 @@ func (l *Lab) closeAll() error {
 		l.stop()
 	}
 	var errs []error
+	if l.WS != nil {
+		l.WS.Close() // hijacked sockets: the HTTP server's Close does not end them
+	}
 	if l.HTTPS != nil {
 		errs = append(errs, l.HTTPS.Close())
 	}

@@ -108,11 +108,12 @@ func writeFiles(l *Lab) error {
 	if err := writePEM(l.File(FileCA), "CERTIFICATE", ca.Raw, 0o644); err != nil {
 		return err
 	}
-	webIPs := []net.IP{net.ParseIP(Web), net.ParseIP(Hijacked)}
-	if err := issue(l, "web", ca, caKey, WebNames, webIPs); err != nil {
+	webIPs := []net.IP{net.ParseIP(Web), net.ParseIP(Hijacked), net.ParseIP(Signal)}
+	webNames := append(append([]string(nil), WebNames...), SignalName)
+	if err := issue(l, "web", ca, caKey, webNames, webIPs); err != nil {
 		return err
 	}
-	if err := issue(l, "rogue", rogue, rogueKey, WebNames, webIPs); err != nil {
+	if err := issue(l, "rogue", rogue, rogueKey, webNames, webIPs); err != nil {
 		return err
 	}
 	if err := issue(l, "turn", ca, caKey, TURNNames, []net.IP{net.ParseIP(TURN1), net.ParseIP(TURN2)}); err != nil {
@@ -134,8 +135,9 @@ ca_files: [%s]
 https_endpoints: [%s]
 turn_servers: [%s]
 ice_servers_file: %s
+signaling_url: %s
 timeout: 3s
-`, LabRegion, DNS, FileCA, strings.Join(https, ", "), strings.Join(turns, ", "), FileCreds)
+`, LabRegion, DNS, FileCA, strings.Join(https, ", "), strings.Join(turns, ", "), FileCreds, SignalingURL)
 	if err := os.WriteFile(l.File(FileConfig), []byte(yaml), 0o644); err != nil {
 		return err
 	}
@@ -152,6 +154,7 @@ timeout: 3s
 	for _, n := range WebNames {
 		zone[n] = Web
 	}
+	zone[SignalName] = Signal
 	return l.WriteLabdState(LabdState{Zone: zone})
 }
 
@@ -198,6 +201,8 @@ func writeRanges(path string, now time.Time) error {
 	add(Web, "AMAZON")
 	add(Web, "EC2")
 	add(Web, "CLOUDFRONT")
+	add(Signal, "AMAZON")
+	add(Signal, "EC2")
 	doc := map[string]any{
 		"syncToken":     fmt.Sprint(now.Unix()),
 		"createDate":    now.UTC().Format("2006-01-02-15-04-05"),

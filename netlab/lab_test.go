@@ -130,6 +130,14 @@ func TestLabFaults(t *testing.T) {
 				t.Errorf("TLS: %+v, want a failed verification with the inspection CA as issuer", o)
 			}
 		}},
+		{"signaling-drop", func(t *testing.T) {
+			if o := probe(t, l, "tls", "-addr", netlab.Signal+":443", "-sni", netlab.SignalName, "-ca", l.File(netlab.FileCA), "-timeout", "700ms"); o.OK || o.Kind != "timeout" {
+				t.Errorf("TLS to the signaling host: %+v, want a connect timeout", o)
+			}
+			if o := tlsQ(); !o.OK {
+				t.Errorf("TLS to the web (and CCP v1) host: %+v, want it open", o)
+			}
+		}},
 		{"turn-down", func(t *testing.T) {
 			if o := stun(); o.OK || o.Kind != "refused" {
 				t.Errorf("STUN to the stopped server: %+v, want refused", o)

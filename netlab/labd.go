@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/miekg/dns"
 )
 
@@ -25,7 +26,8 @@ import (
 const labdTTL = 5
 
 // Labd runs the cloud's DNS server (DNS:53, UDP and TCP) and HTTPS
-// endpoints (Web:443 and Hijacked:443) from the files in dir, reloading
+// endpoints (Web:443, Hijacked:443 and Signal:443, each also a WebSocket
+// endpoint) from the files in dir, reloading
 // labd.json on SIGHUP, until ctx ends or SIGTERM. It writes dir/labd.ready
 // once everything listens. Run it inside the cloud namespace.
 func Labd(ctx context.Context, dir string) error {
@@ -52,13 +54,16 @@ func Labd(ctx context.Context, dir string) error {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "ccp-preflight lab: %s\n", r.Host)
 	})
+	// Every path is also a real WebSocket endpoint (the CCP's signaling).
+	ws := lab.NewWebSocket(mux)
+	defer ws.Close()
 	var srvs []*http.Server
-	for _, ip := range []string{Web, Hijacked} {
+	for _, ip := range []string{Web, Hijacked, Signal} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "443"))
 		if err != nil {
 			return fmt.Errorf("labd: %w", err)
 		}
-		s := &http.Server{Handler: mux, TLSConfig: tcfg, ReadHeaderTimeout: 5 * time.Second,
+		s := &http.Server{Handler: ws, TLSConfig: tcfg, ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog: log.New(os.Stderr, "labd https: ", 0)}
 		srvs = append(srvs, s)
 		go s.ServeTLS(ln, "", "")

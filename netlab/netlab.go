@@ -52,6 +52,7 @@ const (
 	TURN2        = "203.0.113.11" // coturn #2 (a second address: nat.mapping)
 	Web          = "203.0.113.20" // HTTPS endpoints (labd)
 	Hijacked     = "203.0.113.22" // HTTPS too, but outside the lab's published ranges
+	Signal       = "203.0.113.21" // the CCP v2 signaling WebSocket host (labd; netlab/signaling.go)
 	DNS          = "203.0.113.53" // labd's DNS server
 )
 
@@ -70,7 +71,7 @@ const (
 // Names the lab's DNS answers (labd) and the lab config targets.
 var (
 	TURNNames = []string{"turn1.lab.test", "turn2.lab.test"}
-	WebNames  = []string{"connect.lab.test", "static.lab.test"}
+	WebNames  = []string{"connect.lab.test", "static.lab.test", V1Name}
 )
 
 // Budgets: the lab must come up, and go away, in bounded time.
@@ -240,7 +241,7 @@ func (l *Lab) start(ctx context.Context, o Options) error {
 		{"ip", "-n", w, "link", "set", IfWanCloud, "up"},
 		{"ip", "-n", c, "link", "set", IfCloud, "up"},
 	}
-	for _, ip := range []string{TURN1, TURN2, Web, Hijacked, DNS} {
+	for _, ip := range []string{TURN1, TURN2, Web, Signal, Hijacked, DNS} {
 		steps = append(steps, []string{"ip", "-n", c, "addr", "add", ip + "/24", "dev", IfCloud})
 	}
 	if l.Bridged {

@@ -60,7 +60,8 @@ func TestScenarioHealthy(t *testing.T) {
 	}
 	// Every layer really ran against the lab (not skipped).
 	for _, id := range []string{"ranges.freshness", "dns.resolve", "ranges.membership", "tcp.connect", "tls.handshake",
-		"stun.binding", "turn.auth-challenge", "turn.allocate", "path.large-datagram", "nat.mapping", "media.quality"} {
+		"stun.binding", "turn.auth-challenge", "turn.allocate", "path.large-datagram", "nat.mapping", "media.quality",
+		"signaling.websocket", "signaling.latency"} {
 		expect(t, r, want{id: id, status: "pass"})
 	}
 	// No NAT between agent and cloud: the mapping is endpoint-independent.

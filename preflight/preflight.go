@@ -33,6 +33,9 @@ const (
 // was not given, so the config file's value, else the default, applies.
 type Options struct {
 	Region, Instance string
+	// ReplicaRegion is --replica-region (Global Resiliency), over the
+	// file's replica_region.
+	ReplicaRegion string
 	// ConfigFile is --config: the YAML file (docs/CONFIG.md) loaded first.
 	ConfigFile string
 	// ICEServersFile is --ice-servers (else the file's, else the
@@ -101,6 +104,7 @@ func overrides(o Options, file *config.File) config.Overrides {
 		Region: o.Region, Instance: o.Instance, ICEServersFile: o.ICEServersFile, Ranges: o.Ranges,
 		Profile: o.Profile, Timeout: o.Timeout, Duration: o.Duration, Capacity: o.Capacity,
 		Skip: splitSkip(o.Skip), Browser: o.Browser, BrowserCmd: o.BrowserCmd, BrowserTimeout: o.BrowserTimeout,
+		ReplicaRegion: o.ReplicaRegion,
 	}
 	if o.Lab == nil {
 		return co

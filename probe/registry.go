@@ -22,6 +22,8 @@ var registry = []Probe{
 	rangesMembership,
 	tcpConnect,
 	tlsHandshake,
+	signalingWebSocket,
+	signalingLatency,
 	envProxy,
 	envVPN,
 	envClock,

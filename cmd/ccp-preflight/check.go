@@ -21,17 +21,20 @@ import (
 	"golang.org/x/term"
 )
 
-const checkHelp = `Usage: ccp-preflight check --region R [--instance ALIAS|URL] [flags]
+const checkHelp = `Usage: ccp-preflight check --region R [--instance ALIAS|URL] [--replica-region R] [flags]
 
 Tests, from this computer, everything an Amazon Connect softphone needs:
 DNS, TCP 443 and TLS to Connect's web, signaling and CloudFront endpoints,
+the CCP's signaling WebSocket (held open for its 10 s heartbeat) and its
+latency,
 UDP 3478 to Connect's TURN servers (STUN, TURN, large datagrams, NAT), and
 the quality of the media path (RTT, jitter, loss, MOS). All checks run at
 once; a healthy network answers in a few seconds plus --duration.
 
 Examples:
   ccp-preflight check --region us-east-1 --instance myalias
-  ccp-preflight check --region eu-west-2 --skip media,nat     # connectivity only
+  ccp-preflight check --region eu-west-2 --skip media,nat,signaling   # connectivity only, a few seconds
+  ccp-preflight check --region us-east-1 --replica-region us-west-2  # Global Resiliency
   ccp-preflight check --region us-east-1 --format html --out report.html
   ccp-preflight check --config site.yaml --ice-servers creds.json --duration 2m
   ccp-preflight check --lab                                     # self-test, no internet needed
@@ -55,6 +58,7 @@ failed, 2 usage or input error.
 // checkFlags are the flags of check, shared with serve.
 type checkFlags struct {
 	region, instance, configFile, iceServers, ranges, profile string
+	replicaRegion                                             string
 	format, out, failOn, skip                                 string
 	duration, timeout                                         time.Duration
 	capacity                                                  int
@@ -70,6 +74,7 @@ type checkFlags struct {
 func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.region, "region", "", "Amazon Connect region of the instance, e.g. us-east-1")
 	fs.StringVar(&f.instance, "instance", "", "instance alias or URL (https://ALIAS.my.connect.aws)")
+	fs.StringVar(&f.replicaRegion, "replica-region", "", "Global Resiliency replica `REGION` (us-east-1↔us-west-2, eu-central-1↔eu-west-2): also check its TURN and signaling")
 	fs.StringVar(&f.configFile, "config", "", "YAML config `FILE` overriding targets, resolver, CAs, proxy, thresholds")
 	fs.StringVar(&f.iceServers, "ice-servers", "", "`FILE` with TURN credentials as the CCP's [{urls,username,credential}]")
 	fs.DurationVar(&f.duration, "duration", 0, "how long media.quality measures each TURN path (default 5s, max 30m)")
@@ -99,6 +104,7 @@ func (f *checkFlags) options(fs *flag.FlagSet, l *lab.Lab) preflight.Options {
 		Region: f.region, Instance: f.instance, ConfigFile: f.configFile, ICEServersFile: f.iceServers,
 		Ranges: f.ranges, Profile: f.profile, FailOn: f.failOn, Skip: f.skip, Lab: l,
 		Browser: f.browser, BrowserCmd: f.browserCmd,
+		ReplicaRegion: f.replicaRegion,
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {

@@ -33,7 +33,7 @@ type jsonReport struct {
 
 // connChecks are the checks of the connectivity work; in the lab each must
 // pass (or be skipped with a reason).
-var connChecks = []string{"dns.resolve", "ranges.membership", "tcp.connect", "tls.handshake", "env.proxy"}
+var connChecks = []string{"dns.resolve", "ranges.membership", "tcp.connect", "tls.handshake", "signaling.websocket", "signaling.latency", "env.proxy"}
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -84,7 +84,7 @@ func TestCheckLabJSON(t *testing.T) {
 }
 
 func TestCheckLabText(t *testing.T) {
-	code, out, _ := runCLI(t, "check", "--lab", "--skip", "media", "--no-progress")
+	code, out, _ := runCLI(t, "check", "--lab", "--skip", "media,signaling", "--no-progress")
 	if code != exitOK || !strings.HasPrefix(out, "READY") {
 		t.Errorf("exit %d, first line %q", code, strings.SplitN(out, "\n", 2)[0])
 	}
@@ -245,12 +245,13 @@ func TestCheckUnreachableEndpointExitsOne(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckLab is `check --lab --skip media` in process: the lab's
+// BenchmarkCheckLab is `check --lab --skip media,signaling` in process (the
+// signaling WebSocket is held for the CCP's 10 s heartbeat by design): the lab's
 // servers start, every check runs, the JSON report renders.
 func BenchmarkCheckLab(b *testing.B) {
 	for b.Loop() {
 		var o, e bytes.Buffer
-		if code := run([]string{"check", "--lab", "--skip", "media", "--no-progress", "--format", "json"}, &o, &e); code != exitOK {
+		if code := run([]string{"check", "--lab", "--skip", "media,signaling", "--no-progress", "--format", "json"}, &o, &e); code != exitOK {
 			b.Fatalf("exit %d: %s", code, e.String())
 		}
 	}

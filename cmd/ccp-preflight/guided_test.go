@@ -55,7 +55,7 @@ func TestGuidedRunClosedInput(t *testing.T) {
 func TestSaveHTML(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.html")
 	var out, errb strings.Builder
-	if code := run([]string{"check", "--lab", "--skip", "media", "--no-progress", "--save-html", p}, &out, &errb); code != exitOK {
+	if code := run([]string{"check", "--lab", "--skip", "media,signaling", "--no-progress", "--save-html", p}, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	b, err := os.ReadFile(p)

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 )
@@ -30,6 +31,7 @@ Commands:
   list     the prefixes of a service and region          (--service --region --ipv6 --aggregate)
   lookup   which published entries contain addresses     (IP...)
   export   the Option 2 allowlist as firewall rules       (--format nftables|iptables|csv|json|cidr --region R)
+           or the Option 1 domain allowlist                (--format domains|squid --region R [--instance A] [--saml])
   diff     what changed between two files                 (OLD NEW [--service S])
   update   download the current file into the user cache  ([--url URL] [--cache-dir DIR])
 
@@ -77,6 +79,17 @@ Examples:
 `
 
 const rangesExportHelp = `Usage: ccp-preflight ranges export --format nftables|iptables|csv|json|cidr --region R [flags]
+       ccp-preflight ranges export --format domains|squid --region R [--instance A] [--saml[=false]] [--signin new] [--replica-region R]
+
+domains and squid write the domain allowlist AWS recommends (Option 1):
+every host and wildcard the CCP uses, with port and protocol, one per line
+with a comment naming its purpose and where AWS documents it (domains), or
+an ACL snippet for squid.conf (squid; check it with 'squid -k parse'). They
+need no ranges file. --saml picks the CloudFront set of instances with SAML
+(and adds AWS Sign-In), --saml=false the set of instances without; neither
+lists both. --signin new adds the new sign-in experience's domains,
+--replica-region the Global Resiliency replica's TURN, signaling and
+sign-in/region-discovery domains.
 
 Writes the Option 2 allowlist for an Amazon Connect region (admin guide,
 "Set up your network"):
@@ -99,6 +112,8 @@ Examples:
   ccp-preflight ranges export --format nftables --region us-east-1 > connect.nft && nft -c -f connect.nft
   ccp-preflight ranges export --format iptables --region eu-west-2 | iptables-restore --noflush
   ccp-preflight ranges export --format csv --region ap-southeast-2 > allowlist.csv
+  ccp-preflight ranges export --format domains --region us-east-1 --instance myalias --saml
+  ccp-preflight ranges export --format squid --region eu-west-2 --instance myalias > /etc/squid/conf.d/connect.conf
 `
 
 const rangesDiffHelp = `Usage: ccp-preflight ranges diff OLD NEW [--service S[,S...]]
@@ -349,12 +364,13 @@ func rangesLookup(args []string, stdout, stderr io.Writer) int {
 
 func rangesExport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ranges export", rangesExportHelp, stdout, stderr)
-	format := fs.String("format", "", "output format: "+strings.Join(ranges.ExportFormats, "|"))
+	format := fs.String("format", "", "output format: "+strings.Join(ranges.ExportFormats, "|")+"|"+strings.Join(catalog.DomainFormats, "|"))
 	region := fs.String("region", "", "Amazon Connect `REGION` of the instance (e.g. us-east-1)")
 	hook := fs.String("hook", "forward", "nftables hook: forward (a firewall in the path) or output (this host)")
 	ipv6 := fs.Bool("ipv6", false, "iptables format: IPv6 rules for ip6tables-restore")
 	eph := fs.String("ephemeral", ranges.DefaultEphemeral.String(), "agents' ephemeral UDP `PORTS` for the return rule (Windows 49152-65535, Linux 32768-61000)")
 	from := fs.String("ranges", "", "ip-ranges.json `FILE|URL` (default: newer of the cache and the embedded copy)")
+	dom := domainFlags(fs)
 	pos, code, stop := parseInterspersed(fs, args, stderr)
 	if stop {
 		return code
@@ -366,12 +382,16 @@ func rangesExport(args []string, stdout, stderr io.Writer) int {
 	in := func(msg string, a ...any) int {
 		return fail(stderr, "ranges export", &config.InputError{Msg: fmt.Sprintf(msg, a...)})
 	}
+	if f := ranges.Canonical(*format, catalog.DomainFormats); f != "" {
+		return exportDomains(fs, f, *region, dom, stdout, stderr)
+	}
 	switch {
 	case *format == "":
-		return in("--format is required: one of %s", strings.Join(ranges.ExportFormats, ", "))
+		return in("--format is required: one of %s", strings.Join(append(ranges.ExportFormats[:len(ranges.ExportFormats):len(ranges.ExportFormats)], catalog.DomainFormats...), ", "))
 	case ranges.Canonical(*format, ranges.ExportFormats) == "":
-		msg := fmt.Sprintf("--format %q: want one of %s", *format, strings.Join(ranges.ExportFormats, ", "))
-		if s := ranges.Suggest(*format, ranges.ExportFormats); s != "" {
+		all := append(ranges.ExportFormats[:len(ranges.ExportFormats):len(ranges.ExportFormats)], catalog.DomainFormats...)
+		msg := fmt.Sprintf("--format %q: want one of %s", *format, strings.Join(all, ", "))
+		if s := ranges.Suggest(*format, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return in("%s", msg)

@@ -16,7 +16,7 @@ import (
 )
 
 // offline leaves out every check that sends traffic: only local checks run.
-const offline = "ranges.membership,dns,tcp,tls,env,stun,turn,path,nat,media,capacity"
+const offline = "ranges.membership,dns,tcp,tls,signaling,env,stun,turn,path,nat,media,capacity"
 
 func TestServeBadInput(t *testing.T) {
 	for _, tc := range []struct {

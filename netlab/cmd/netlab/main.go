@@ -39,6 +39,8 @@ const usage = `Usage: netlab COMMAND [flags]
   stun   -to ADDR [-also ADDR] [-size B]   STUN Binding(s) from one socket, JSON
   dns    -server ADDR NAME                 an A query, JSON
   tls    -addr ADDR -sni NAME -ca FILE     a verified TLS handshake, JSON
+  wsproxy -listen ADDR -mode idle|strip [-idle D] [-cert F -key F -ca F] [-resolver ADDR]
+                                           CONNECT proxy that cuts idle tunnels or strips Upgrade
 `
 
 func main() {
@@ -48,7 +50,7 @@ func main() {
 	}
 	cmds := map[string]func([]string) error{
 		"up": up, "fault": fault, "labd": labd, "bridge": runBridge, "echo": echo, "ping": ping,
-		"stun": stunCmd, "dns": dnsCmd, "tls": tlsCmd,
+		"stun": stunCmd, "dns": dnsCmd, "tls": tlsCmd, "wsproxy": wsproxyCmd,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
