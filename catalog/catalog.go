@@ -33,6 +33,10 @@ type Endpoint struct {
 	Service Service
 	// Unconfirmed marks names reported by third parties, not by AWS.
 	Unconfirmed bool
+	// Optional, when set, says why softphone calls of the current CCP do
+	// not need this endpoint ("only CCP v1 signals here"): a check that
+	// fails against it warns instead of failing the run.
+	Optional string
 }
 
 // Addr is Host:Port.

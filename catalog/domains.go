@@ -179,9 +179,11 @@ func HTTPSFor(o Options) ([]Endpoint, error) {
 	if s, ok := govStatic[region]; ok {
 		out = append(out, Endpoint{Host: s[0], Port: 443, Purpose: "CCP static content (GovCloud S3, " + s[1] + ")", Service: "S3"})
 	}
-	out = append(out, Endpoint{Host: "participant.connect." + region + ".amazonaws.com", Port: 443, Purpose: "chat (participant service)", Service: EC2})
+	out = append(out, Endpoint{Host: "participant.connect." + region + ".amazonaws.com", Port: 443, Purpose: "chat (participant service)", Service: EC2,
+		Optional: "chat contacts use it; softphone calls do not"})
 	if !IsGovCloud(region) {
-		out = append(out, Endpoint{Host: "rtc.connect-telecom." + region + ".amazonaws.com", Port: 443, Purpose: "softphone signaling (CCP v1 only)", Service: EC2})
+		out = append(out, Endpoint{Host: "rtc.connect-telecom." + region + ".amazonaws.com", Port: 443, Purpose: "softphone signaling (CCP v1 only)", Service: EC2,
+			Optional: "only CCP v1 signals here; the current CCP signals over the WebSocket that signaling.websocket checks"})
 	}
 	if o.SAML != nil && *o.SAML {
 		out = append(out, Endpoint{Host: samlSignIn(region), Port: 443, Purpose: "AWS Sign-In for SAML agents", Service: "AMAZON"})

@@ -190,6 +190,20 @@ func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {
 		if ctx.Err() == context.Canceled && r.Status != Pass && r.Status != Skip {
 			r.Status, r.Reason = Skip, "cancelled before it finished (interrupted)"
 		}
+		softenOptional(&r, t.Endpoint)
 	}()
 	return p.Run(pctx, env, t)
+}
+
+// softenOptional turns a failure against an endpoint that softphone calls
+// do not need (catalog.Endpoint.Optional: CCP v1's signaling host, chat)
+// into a warning that says why: failing the run for it would be a false
+// NOT READY.
+func softenOptional(r *Result, e catalog.Endpoint) {
+	if e.Optional == "" || r.Status != Fail {
+		return
+	}
+	r.Status = Warn
+	r.Reason += " (not needed for softphone calls: " + e.Optional + ")"
+	r.SetDetail("optional", e.Optional)
 }
