@@ -151,6 +151,9 @@ func Run(ctx context.Context, cfg *config.Config, version string, progress func(
 	if cfg.Ranges != nil {
 		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}
 	}
+	rep.Environment = Environment()
 	rep.Redact(cfg.Secrets()...)
+	// After Redact: findings quote the (redacted) results.
+	rep.Findings = report.FindingsOf(rep.Checks, rep.Region)
 	return rep
 }

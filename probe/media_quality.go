@@ -25,7 +25,8 @@ func mediaBudget(c *config.Config) time.Duration {
 }
 
 var mediaQuality = Probe{
-	Kind:    result.Kind{ID: "media.quality", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio", "mos"}, Chart: true},
+	Kind: result.Kind{ID: "media.quality", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio", "mos"}, Chart: true,
+		DependsOn: []string{"stun.binding"}, Summary: &result.Summary{Metric: "mos", MetricLabel: "Call quality (MOS)"}},
 	Budget:  mediaBudget,
 	Targets: turnTargets,
 	Run:     runMediaQuality,

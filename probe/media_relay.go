@@ -59,7 +59,7 @@ const (
 const relayWhy = "no TURN credentials given (--ice-servers FILE or $" + config.EnvICEServersFile + ")"
 
 var mediaRelay = Probe{
-	Kind:    result.Kind{ID: "media.relay", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}},
+	Kind:    result.Kind{ID: "media.relay", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}, DependsOn: []string{"turn.allocate"}},
 	Budget:  relayBudget,
 	Targets: relayTargets,
 	Why:     func(*config.Config) string { return relayWhy },

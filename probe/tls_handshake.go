@@ -29,10 +29,17 @@ const (
 // names the host. An untrusted issuer, or a trusted one AWS does not use,
 // is reported as likely TLS inspection, naming the issuer.
 var tlsHandshake = Probe{
-	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb},
+	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb, DependsOn: []string{"tcp.connect"}, Causes: tlsCauses},
 	Budget:  capped(tlsBudget),
 	Targets: httpsTargets,
 	Run:     runTLS,
+}
+
+// tlsCauses: TLS inspection of every endpoint is one root cause.
+var tlsCauses = []result.Cause{
+	{Phases: []string{result.PhaseVerify}, Details: []string{"issuer"}, Scope: result.ScopeAll, Rank: 70,
+		Title:  "TLS inspection decrypts every HTTPS connection to Amazon Connect (certificates issued by {detail:issuer})",
+		Remedy: "exempt these {n} names from TLS inspection on the proxy or firewall whose CA is {detail:issuer} (inspected WebSockets break the CCP): {targets}"},
 }
 
 // awsIssuers are the organisations whose CAs sign the certificates of
