@@ -315,7 +315,7 @@ func MaskIP(s string) string {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH                         = 360, 130
+	chartW, chartH = 360, 130
 	// chartR leaves room right of the plot for the threshold labels, so a
 	// label never sits over the bars or the line.
 	chartL, chartR, chartT, chartB float64 = 44, 50, 20, 22
