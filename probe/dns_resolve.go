@@ -35,7 +35,7 @@ var dnsResolve = Probe{
 // filter); third-party names that no longer exist (nothing to do); names
 // a filter answers NXDOMAIN for; a DNS server that does not answer.
 var dnsCauses = []result.Cause{
-	{Phases: []string{result.PhaseResolve}, Scope: result.ScopeAll, Rank: 100, Who: result.WhoComputer,
+	{Phases: []string{result.PhaseResolve}, Details: []string{"answer"}, Scope: result.ScopeAll, Rank: 100, Who: result.WhoComputer,
 		Title:  "Nothing resolves: this computer has no working DNS or internet connection",
 		Remedy: "connect this computer to the internet and check it has a working DNS server ({detail:resolver} answered for none of the {n} names the softphone needs); on an office network, ask IT whether DNS is filtered or only a proxy may go out"},
 	{Phases: []string{result.PhaseResolve}, Details: []string{"instance", "answer=" + DNSNXDomain}, Scope: result.ScopeSome, Rank: 90, Who: result.WhoConnectAdmin,
@@ -63,8 +63,11 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 	}
 	ans := env.DNS.Lookup(ctx, e.Host)
 	r.SetDetail("resolver", ans.Server)
-	if a := env.Cfg.Instance; a != "" && strings.HasPrefix(strings.ToLower(e.Host), a+".") && e.Service == catalog.EC2 {
-		r.SetDetail("instance", a)
+	if a := env.Cfg.Instance; a != "" {
+		// The instance's own names: a mistyped alias does not exist.
+		if h := strings.ToLower(e.Host); h == a+".my.connect.aws" || h == a+".awsapps.com" {
+			r.SetDetail("instance", a)
+		}
 	}
 	r.SetMetric("rtt_ms", ms(ans.RTT))
 	if ans.Err != nil {

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -59,8 +60,11 @@ func (r *Report) findings() []Finding {
 //     target that is no host of that check's, for every host — is a
 //     consequence: it is counted under the finding of the result it
 //     depends on (its Checks and Dependent), not as a finding of its own.
-//     Skipped results attach so; failed ones too, unless they broke at a
-//     proxy or on their own config (a phase the dependency cannot explain).
+//     Skipped results attach to a dependency that failed or warned; failed
+//     and warned ones only to one that failed (a warning let them run), and
+//     not when they broke at a proxy or on their own config (a phase the
+//     dependency cannot explain). A result with no target (a check with
+//     nothing to check) never attaches.
 //  2. Root causes: the remaining failed and warned results of a check are
 //     matched against its declared causes (Kind.Causes, most specific
 //     first), each matching set becoming one finding.
@@ -111,7 +115,7 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 			title = titleOne
 		}
 		fill := placeholders(checks, members, f.Targets, region)
-		f.Title, f.Remedy = capitalize(oneLine(fill.Replace(title))), oneLine(fill.Replace(remedy))
+		f.Title, f.Remedy = capitalize(oneLine(unfilled.ReplaceAllString(fill.Replace(title), "?"))), oneLine(unfilled.ReplaceAllString(fill.Replace(remedy), "?"))
 		fs = append(fs, f)
 	}
 	isRoot := func(i int) bool {
@@ -129,16 +133,18 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 		k, _ := result.KindOf(id)
 		for _, cause := range k.Causes {
 			var members []int
-			ran, passed := 0, 0
+			ran, others := 0, 0
 			for _, i := range all {
 				switch checks[i].Status {
 				case result.Pass:
-					passed++
+					others++
 					ran++
 				case result.Fail, result.Warn:
 					ran++
 					if isRoot(i) && claimed[i] == 0 && matches(checks[i], cause) {
 						members = append(members, i)
+					} else if checks[i].Status == result.Warn && !matches(checks[i], cause) {
+						others++ // it worked, with a warning of another kind
 					}
 				}
 			}
@@ -151,7 +157,7 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 					continue
 				}
 			case result.ScopeSome:
-				if passed == 0 {
+				if others == 0 {
 					continue
 				}
 			}
@@ -184,8 +190,13 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 			remedy := c.Remedy
 			if len(members) > 1 {
 				title = fmt.Sprintf("%s (and the same for %d more)", title, len(members)-1)
-				if h := hosts[members[0]]; h != "" && strings.Contains(remedy, h) {
-					remedy = strings.ReplaceAll(remedy, h, "{targets}")
+				h := targetName(c, hosts[members[0]])
+				switch strings.Count(remedy, h) {
+				case 0:
+				case 1:
+					remedy = strings.Replace(remedy, h, "{targets}", 1)
+				default:
+					remedy += "; the same for " + strings.Join(otherTargets(checks, hosts, members), ", ")
 				}
 			}
 			newFinding(members, title, "", remedy, "", 0)
@@ -296,8 +307,11 @@ func dependency(checks []result.Result, hosts []string, byID map[string][]int, d
 			if j == self {
 				continue
 			}
-			bad := checks[j].Status == result.Fail || checks[j].Status == result.Warn ||
-				(checks[j].Status == result.Skip && parent[j] >= 0)
+			// A skipped result follows any dependency that did not pass; a
+			// failed one only a dependency that failed (a warning, such as
+			// a name resolving to a private address, let the check run).
+			bad := checks[j].Status == result.Fail || (checks[j].Status == result.Skip && parent[j] >= 0) ||
+				(checks[j].Status == result.Warn && checks[self].Status == result.Skip)
 			if checks[j].Status == result.Pass {
 				anyPass = true
 			}
@@ -342,6 +356,9 @@ func matches(c result.Result, cause result.Cause) bool {
 	}
 	return true
 }
+
+// unfilled matches a {detail:KEY} no result had.
+var unfilled = regexp.MustCompile(`\{detail:[^}]*\}`)
 
 // placeholders fills a cause's title and remedy (result.Cause).
 func placeholders(checks []result.Result, members []int, targets []string, region string) *strings.Replacer {
@@ -449,8 +466,23 @@ func firstSentence(s string) string {
 	return s[:137] + "…"
 }
 
-// capitalize upper-cases the first letter of a title.
+// otherTargets names the targets of members but the first.
+func otherTargets(checks []result.Result, hosts []string, members []int) []string {
+	var out []string
+	for _, m := range members[1:] {
+		if t := targetName(checks[m], hosts[m]); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// capitalize upper-cases the first letter of a title, unless it starts
+// with a name (a host: "d1.cloudfront.net resolves…").
 func capitalize(s string) string {
+	if first, _, _ := strings.Cut(s, " "); strings.Contains(first, ".") {
+		return s
+	}
 	for i, r := range s {
 		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
 	}

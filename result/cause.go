@@ -50,9 +50,10 @@ const (
 	// skipped) and every one of them matches: an outage of the whole
 	// layer ("nothing resolves"), not one target's fault.
 	ScopeAll
-	// ScopeSome: only when at least one other result of the check passed:
-	// the layer works, so the fault lies with the matching targets ("the
-	// instance name does not exist while other names resolve").
+	// ScopeSome: only when at least one other result of the check passed
+	// (or warned of something else): the layer works, so the fault lies
+	// with the matching targets ("the instance name does not exist while
+	// other names resolve").
 	ScopeSome
 )
 
