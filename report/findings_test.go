@@ -133,7 +133,7 @@ func TestHostOf(t *testing.T) {
 		"clock":                                               "",
 		"ranges":                                              "",
 		"mapping across a.example.net:3478, b.example.net:34": "",
-		"":                                                    "",
+		"": "",
 	} {
 		if got := hostOf(in); got != want {
 			t.Errorf("hostOf(%q) = %q, want %q", in, got, want)
