@@ -76,6 +76,8 @@ type Options struct {
 	FailOn result.Status
 	// Verbose adds every check, by layer, after text's first screen.
 	Verbose bool
+	// Brief makes text the verdict and the findings only (the guided run).
+	Brief bool
 }
 
 // Formats lists the formats Render accepts.

@@ -65,7 +65,8 @@ func statusCode(s result.Status) string {
 // NAT, proxy, IPv6… as the checks declare it, and this computer) and the
 // run's facts with the counts. With o.Verbose the checks follow, grouped by
 // layer (LayerOrder), each warn/fail/skip one with its phase, reason, fix
-// and the check it depends on. Colour (ANSI) only when o.Color; the caller
+// and the check it depends on; with o.Brief only the verdict and the
+// findings are written. Colour (ANSI) only when o.Color; the caller
 // decides it from the terminal and NO_COLOR.
 func Text(w io.Writer, r *Report, o Options) error {
 	var b strings.Builder
@@ -93,6 +94,10 @@ func Text(w io.Writer, r *Report, o Options) error {
 	}
 	if more := len(fs) - len(shown); more > 0 {
 		fmt.Fprintf(&b, "…and %s (--verbose shows them).\n", plural(more, "more finding", "more findings"))
+	}
+	if o.Brief {
+		_, err := io.WriteString(w, b.String())
+		return err
 	}
 	if lines := SummaryLines(r); len(lines) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", paint(o.Color, ansiBold, "Summary"))

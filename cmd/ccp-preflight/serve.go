@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	var misplaced string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "format", "out", "no-progress":
+		case "format", "out", "no-progress", "verbose":
 			if misplaced == "" {
 				misplaced = fl.Name
 			}
