@@ -278,7 +278,8 @@ func TestRangesExportFormats(t *testing.T) {
 }
 
 // TestRangesExportLoadsInNft loads the nftables export with nft -c (check
-// only: nothing is installed) for both hooks.
+// only: nothing is installed) for both hooks: named sets and a regular
+// chain, no base chain of its own (see TestNftExportOverridesSiteDrop).
 func TestRangesExportLoadsInNft(t *testing.T) {
 	nft, err := exec.LookPath("nft")
 	if err != nil {
@@ -292,9 +293,13 @@ func TestRangesExportLoadsInNft(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		if !strings.Contains(out, `ip daddr 15.193.6.0/24 udp dport 3478 accept comment "AMAZON_CONNECT us-east-1 15.193.6.0/24 nbg=us-east-1 createDate=2026-08-22-15-17-05"`) ||
-			!strings.Contains(out, "ip saddr 52.55.191.224/27 udp sport 3478 udp dport 32768-65535 accept") {
-			t.Fatalf("nftables export lacks the Connect rules:\n%.2000s", out)
+		if !strings.Contains(out, "15.193.6.0/24,\t# AMAZON_CONNECT us-east-1 15.193.6.0/24 nbg=us-east-1 createDate=2026-08-22-15-17-05") ||
+			!strings.Contains(out, "ip daddr @ccp_connect_v4 udp dport 3478 accept") ||
+			!strings.Contains(out, "ip saddr @ccp_connect_v4 udp sport 3478 udp dport 32768-65535 accept") ||
+			!strings.Contains(out, "ip6 daddr @ccp_web_v6 tcp dport 443 accept") ||
+			!strings.Contains(out, "nft insert rule inet filter "+map[string]string{"forward": "forward", "output": "output"}[hook]+" jump ccp_preflight") ||
+			strings.Contains(out, "type filter hook") {
+			t.Fatalf("nftables export lacks the Connect sets and chain (or makes a base chain):\n%.3000s", out)
 		}
 		f := filepath.Join(t.TempDir(), "connect.nft")
 		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
