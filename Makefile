@@ -14,9 +14,10 @@ FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
 # blocked/impaired paths (nftables, iptables), a real browser for the HTML
-# report (chromium), promtool (prometheus), jq for the ranges comparison.
-TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2
-TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip
+# report (chromium), promtool (prometheus), jq for the ranges comparison,
+# squid (a real proxy) and Alertmanager (the inhibit rules in contrib/).
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 squid prometheus-alertmanager
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip squid prometheus-alertmanager amtool
 
 .PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
 
