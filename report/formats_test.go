@@ -221,17 +221,27 @@ func TestNagios(t *testing.T) {
 			if strings.Count(lines[0], "|") != 1 {
 				t.Errorf("first line needs exactly one | before perfdata: %q", lines[0])
 			}
+			if status, _, _ := strings.Cut(lines[0], " |"); len([]rune(status)) > NagiosStatusMax {
+				t.Errorf("status line is %d characters, want ≤ %d: %q", len([]rune(status)), NagiosStatusMax, status)
+			}
 		})
 	}
 	out := render(t, "nagios", sampleReport(), Options{})
 	lines := strings.Split(out, "\n")
-	for _, want := range []string{"Checks: stun.binding, media.quality |", "fail=1;;;0", "warn=1;;;0", "pass=9;;;0", "duration=7.412s;;;0"} {
+	for _, want := range []string{"CCP-PREFLIGHT CRITICAL - NOT READY: The TURN server TurnNlb-8d3f2a7b1c9e4f05.elb.us-east-1.amazonaws.com does… (+1 more) |",
+		"fail=1;;;0", "warn=1;;;0", "pass=9;;;0", "duration=7.412s;;;0"} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("first line lacks %q: %s", want, lines[0])
 		}
 	}
-	if !strings.HasPrefix(lines[1], "FAIL stun.binding "+turnB+": read: no answer") || !strings.Contains(lines[1], "Fix: "+turnRemedy) {
-		t.Errorf("long output line 2: %q", lines[1])
+	if status, _, _ := strings.Cut(lines[0], " |"); len([]rune(status)) > NagiosStatusMax {
+		t.Errorf("status line is %d characters, want ≤ %d: %q", len([]rune(status)), NagiosStatusMax, status)
+	}
+	if !strings.HasPrefix(lines[1], "FAIL The TURN server TurnNlb-8d3f2a7b1c9e4f05") || !strings.Contains(lines[1], "Fix (the network / IT team): allow outbound UDP 3478") {
+		t.Errorf("long output line 2 (the top finding): %q", lines[1])
+	}
+	if !strings.HasPrefix(lines[3], "FAIL stun.binding "+turnB+": read: no answer") || !strings.Contains(lines[3], "Fix: "+turnRemedy) {
+		t.Errorf("long output line 4 (the failing check): %q", lines[3])
 	}
 	for _, want := range []string{
 		"| 'media.quality " + turnA + " rtt'=23.4ms;;;0;",

@@ -226,6 +226,27 @@ func TestJUnit(t *testing.T) {
 	if err := xml.Unmarshal([]byte(render(t, "junit", sampleReport(), Options{FailOn: result.Warn})), &strict); err != nil || strict.Failures != 2 {
 		t.Fatalf("fail-on warn: failures %d (%v), want 2", strict.Failures, err)
 	}
+	// Every suite has a timestamp and a hostname; testcase names are unique,
+	// also for a target checked twice and checks without a target.
+	r2 := sampleReport()
+	r2.Environment = &Environment{Hostname: "agent-pc-7"}
+	r2.Checks = append(r2.Checks, r2.Checks[len(r2.Checks)-1], result.Result{ID: "turn.allocate", Status: result.Skip}, result.Result{ID: "turn.allocate", Status: result.Skip})
+	var uniq junitSuites
+	if err := xml.Unmarshal([]byte(render(t, "junit", r2, Options{})), &uniq); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range uniq.Suites {
+		if s.Timestamp != "2026-11-24T21:30:00" || s.Hostname != "agent-pc-7" {
+			t.Errorf("suite %q: timestamp %q hostname %q", s.Name, s.Timestamp, s.Hostname)
+		}
+		for _, c := range s.Cases {
+			if seen[c.Name] {
+				t.Errorf("testcase name %q repeated", c.Name)
+			}
+			seen[c.Name] = true
+		}
+	}
 	// Control characters never make invalid XML.
 	r := passingReport()
 	r.Checks[0].Reason = "bad \x00\x1b byte"
