@@ -110,7 +110,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	reloader := newRangesReloader(opts, cfg, stderr)
 	reloader.onHangup(ctx)
 	ex, err := exporter.New(exporter.Options{
-		Run:      func(ctx context.Context) *report.Report { return preflight.Run(ctx, reloader.current(), Version(), nil) },
+		Run: func(ctx context.Context) *report.Report {
+			return preflight.Run(ctx, reloader.current(), Version(), nil)
+		},
 		Interval: interval,
 		Render:   report.Options{ShowIP: f.showIP, FailOn: result.Status(f.failOn)},
 		Log:      stderr,
