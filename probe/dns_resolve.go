@@ -140,7 +140,8 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	case DNSCancelled:
 		r.Status, r.Reason, r.Phase = Skip, "cancelled before the lookup finished (interrupted)", ""
 	default:
-		r.Reason = fmt.Sprintf("looking up %s with %s failed: %v", e.Host, server, ans.Err)
+		r.Reason = fmt.Sprintf("looking up %s with %s failed%s", e.Host, server, seeDetails)
+		rawError(&r, ans.Err)
 		r.Remedy = fmt.Sprintf("check this computer's DNS settings (%s); %s", server, allow)
 	}
 	return r

@@ -45,7 +45,8 @@ func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
 	s, err := newStream(dst, count, mediaInterval)
 	if err != nil {
 		r.Status, r.Phase = Fail, result.PhaseSocket
-		r.Reason = "could not open a UDP socket on this computer: " + err.Error()
+		r.Reason = "could not open a UDP socket on this computer" + seeDetails
+		rawError(&r, err)
 		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
 		return r
 	}

@@ -168,13 +168,15 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	s := &relaySession{ev: make(chan struct{}, 1), th: cfg.Thresholds}
 	base, err := stdnet.NewNet()
 	if err != nil {
-		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "cannot use this computer's network stack: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "cannot use this computer's network stack"+seeDetails
+		rawError(&r, err)
 		return r
 	}
 	s.guard = newTURNGuard(base, hosts, servers, s.ping)
 	defer s.close()
 	if err := s.build(t.ICE, types); err != nil {
-		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers"+seeDetails
+		rawError(&r, err)
 		return r
 	}
 
