@@ -37,7 +37,7 @@ var dnsResolve = Probe{
 var dnsCauses = []result.Cause{
 	{Phases: []string{result.PhaseResolve}, Details: []string{"answer"}, Scope: result.ScopeAll, Rank: 100, Who: result.WhoComputer,
 		Title:  "Nothing resolves: this computer has no working DNS or internet connection",
-		Remedy: "connect this computer to the internet and check it has a working DNS server ({detail:resolver} answered for none of the {n} names the softphone needs); on an office network, ask IT whether DNS is filtered or only a proxy may go out"},
+		Remedy: "connect this computer to the internet and check it has a working DNS server (asked the {detail:resolver}: none of the {n} names the softphone needs resolved); on an office network, ask IT whether DNS is filtered or only a proxy may go out"},
 	{Phases: []string{result.PhaseResolve}, Details: []string{"instance", "answer=" + DNSNXDomain}, Scope: result.ScopeSome, Rank: 90, Who: result.WhoConnectAdmin,
 		Title:  "The instance name {detail:instance} does not exist: check the instance alias",
 		Remedy: "check the instance alias: it is NAME in your CCP's address https://NAME.my.connect.aws/ccp-v2 (your Amazon Connect admin knows it); run again with --instance NAME ({targets}: no such name, while Connect's other names resolve)"},
