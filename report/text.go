@@ -93,7 +93,11 @@ func Text(w io.Writer, r *Report, o Options) error {
 		}
 	}
 	if more := len(fs) - len(shown); more > 0 {
-		fmt.Fprintf(&b, "…and %s (--verbose shows them).\n", plural(more, "more finding", "more findings"))
+		where := "--verbose shows them"
+		if o.Brief {
+			where = "the HTML report lists them"
+		}
+		fmt.Fprintf(&b, "…and %s (%s).\n", plural(more, "more finding", "more findings"), where)
 	}
 	if o.Brief {
 		_, err := io.WriteString(w, b.String())

@@ -25,10 +25,13 @@ Tests, from this computer, everything an Amazon Connect softphone needs:
 DNS, TCP 443 and TLS to Connect's web, signaling and CloudFront endpoints,
 UDP 3478 to Connect's TURN servers (STUN, TURN, large datagrams, NAT), and
 the quality of the media path (RTT, jitter, loss, MOS). All checks run at
-once; a healthy network answers in a few seconds plus --duration.
+once; a healthy network answers in a few seconds plus --duration. The report
+leads with what to change: one finding per root cause, who can fix it and
+the exact change, then a summary; --verbose adds every check.
 
 Examples:
   ccp-preflight check --region us-east-1 --instance myalias
+  ccp-preflight check --region us-east-1 --verbose            # also every check, by layer
   ccp-preflight check --region eu-west-2 --skip media,nat     # connectivity only
   ccp-preflight check --region us-east-1 --format html --out report.html
   ccp-preflight check --config site.yaml --ice-servers creds.json --duration 2m
