@@ -132,7 +132,8 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 // a new metric gets a deliberate name, not the fallback rule's.
 func TestEveryProbeMetricIsCurated(t *testing.T) {
 	files, _ := filepath.Glob("../probe/*.go")
-	re := regexp.MustCompile(`SetMetric\("([a-z0-9_]+)"`)
+	// A literal key (a key made at run time, "tool_"+m, is listed by hand).
+	re := regexp.MustCompile(`SetMetric\("([a-z0-9_]+)",`)
 	n := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

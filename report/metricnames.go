@@ -48,6 +48,20 @@ var metricNames = map[string]struct {
 	"streams_held":          {"capacity_streams_held", "Concurrent agent streams the site carried within the thresholds."},
 	"streams_breach":        {"capacity_streams_breach", "Concurrent agent streams at which a threshold was first breached (0: none)."},
 	"large_bytes":           {"large_datagram_bytes", "Size of the large UDP datagrams the check sent, in bytes."},
+	// The browser's own checks (check --browser), and the tool's figures
+	// set beside them.
+	"setup_ms":            {"browser_call_setup_seconds", "Time the browser's relay-only call took to connect, in seconds."},
+	"gather_ms":           {"ice_gather_seconds", "Time the browser took to gather its ICE candidates, in seconds."},
+	"host_udp_candidates": {"browser_host_udp_candidates", "Host UDP candidates the browser offered (0: its WebRTC IP handling policy hides them)."},
+	"packets_per_s":       {"packets_per_second", "Packets per second the browser's call carried."},
+	"concealment_ratio":   {"concealment_ratio", "Share of audio samples the browser had to conceal (0-1)."},
+	"input_devices":       {"microphone_input_devices", "Audio input devices the browser sees."},
+	"peak_dbfs":           {"microphone_peak_dbfs", "Peak microphone level the browser measured, in dBFS (0 is full scale)."},
+	"rms_dbfs":            {"microphone_rms_dbfs", "RMS microphone level the browser measured, in dBFS."},
+	"browser_major":       {"browser_major_version", "Major version of the browser that ran the checks."},
+	"tool_rtt_ms":         {"tool_rtt_seconds", "The tool's own relay call's round-trip time beside the browser's, in seconds."},
+	"tool_jitter_ms":      {"tool_jitter_seconds", "The tool's own relay call's jitter beside the browser's, in seconds."},
+	"tool_loss_ratio":     {"tool_loss_ratio", "The tool's own relay call's packet loss (0-1) beside the browser's."},
 	// ranges.freshness's age: ccp_preflight_ranges_age_seconds (run level).
 	"age_s":    {"", ""},
 	"age_days": {"", ""},
