@@ -140,7 +140,14 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	case DNSCancelled:
 		r.Status, r.Reason, r.Phase = Skip, "cancelled before the lookup finished (interrupted)", ""
 	default:
-		r.Reason = fmt.Sprintf("looking up %s with %s failed%s", e.Host, server, seeDetails)
+		// In plain words by kind (unreachable, refused, no answer…); the
+		// error itself goes to the details.
+		what := fmt.Sprintf("the DNS query for %s to %s", e.Host, server)
+		if k := Classify(ans.Err); k != KindOther && k != KindNone {
+			r.Reason = Explain(k, what)
+		} else {
+			r.Reason = what + " failed" + seeDetails
+		}
 		rawError(&r, ans.Err)
 		r.Remedy = fmt.Sprintf("check this computer's DNS settings (%s); %s", server, allow)
 	}
