@@ -9,16 +9,17 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
-FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./browsercheck:FuzzParseAnswer
+FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./browsercheck:FuzzParseAnswer ./report:FuzzFindings ./internal/osrelease:FuzzPrettyName
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
 # blocked/impaired paths (nftables, iptables), a real browser for the HTML
 # report and the browser check (chromium; unshare from util-linux gives the
 # policy test its own mount namespace), promtool (prometheus), jq for the
-# ranges comparison, squid for proxies and the domain allowlist export.
-TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux squid
-TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare squid
+# ranges comparison, squid (a real proxy; the domain allowlist export) and
+# Alertmanager (the inhibit rules in contrib/).
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux squid prometheus-alertmanager
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare squid prometheus-alertmanager amtool
 
 .PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
 

@@ -100,3 +100,15 @@ func TestParseInstance(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryRegionHasACity: the guided run lists every region with its city.
+func TestEveryRegionHasACity(t *testing.T) {
+	for _, r := range Regions() {
+		if City(r) == "" {
+			t.Errorf("region %s has no city", r)
+		}
+	}
+	if City("us-east-1") != "N. Virginia" || City("xx-nowhere-1") != "" {
+		t.Errorf("City: %q %q", City("us-east-1"), City("xx-nowhere-1"))
+	}
+}

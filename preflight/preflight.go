@@ -185,6 +185,9 @@ func RunHooks(ctx context.Context, cfg *config.Config, version string, h Hooks) 
 	if cfg.Ranges != nil {
 		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}
 	}
+	rep.Environment = Environment()
 	rep.Redact(cfg.Secrets()...)
+	// After Redact: findings quote the (redacted) results.
+	rep.Findings = report.FindingsOf(rep.Checks, rep.Region)
 	return rep
 }

@@ -49,18 +49,18 @@ func runBrowserRelay(ctx context.Context, env *Env, t Target) Result {
 	}
 	r = besideTool(r, tool)
 	if r.Status == Fail && r.Phase != result.PhaseQuality {
-		r = udpBlocked(r, t, env.Await(ctx, stunBinding.ID))
+		r = blameNetworkWhenUDPBlocked(r, t, env.Await(ctx, stunBinding.ID))
 	}
 	return r
 }
 
-// udpBlocked corrects the blame of a failed browser call when the tool's
+// blameNetworkWhenUDPBlocked corrects the blame of a failed browser call when the tool's
 // own STUN over UDP 3478 to the call's TURN server failed (stun.binding):
 // then the network drops the UDP the CCP's calls use, whatever the tool's
 // own call managed over another transport (TURN over TLS, which the CCP
 // does not use). The TURN server is the first UDP URL's host:port among
 // the stun.binding targets, else all of them.
-func udpBlocked(r Result, t Target, stun []Result) Result {
+func blameNetworkWhenUDPBlocked(r Result, t Target, stun []Result) Result {
 	want := ""
 	if t.ICE != nil {
 		for _, raw := range t.ICE.URLs {

@@ -83,13 +83,13 @@ func TestBrowserRelayUDPBlocked(t *testing.T) {
 		{ID: "stun.binding", Target: "turn2.example:3478", Status: Pass},
 		{ID: "stun.binding", Target: "turn1.example:3478", Status: Fail, Remedy: "allow outbound UDP 3478 to turn1.example"},
 	}
-	r := udpBlocked(failed, tg, stun)
+	r := blameNetworkWhenUDPBlocked(failed, tg, stun)
 	if !strings.Contains(r.Reason, "the network, not the browser") || strings.Contains(r.Reason, "cause is the browser") ||
 		r.Remedy != stun[1].Remedy || !strings.Contains(r.Reason, "another transport") {
 		t.Errorf("UDP blocked for the call's server: %+v", r)
 	}
 	stun[1].Status = Pass
-	if r := udpBlocked(failed, tg, stun); r.Reason != failed.Reason {
+	if r := blameNetworkWhenUDPBlocked(failed, tg, stun); r.Reason != failed.Reason {
 		t.Errorf("UDP open: the blame changed: %q", r.Reason)
 	}
 }

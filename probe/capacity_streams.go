@@ -74,7 +74,7 @@ func capacityBudget(c *config.Config) time.Duration {
 }
 
 var capacityStreams = Probe{
-	Kind:   result.Kind{ID: "capacity.streams", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}, Site: true},
+	Kind:   result.Kind{ID: "capacity.streams", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}, Site: true, DependsOn: []string{"stun.binding"}},
 	Budget: capacityBudget,
 	Targets: func(c *config.Config) []Target {
 		if c.Capacity <= 0 || len(c.TURN) == 0 {

@@ -53,6 +53,18 @@ func Classify(err error) Kind {
 
 // Explain says in plain words what a failure kind means on the path to
 // what ("TCP 443 to host:443", "UDP 3478 to host:3478").
+// rawError keeps an error this package cannot put in plain words in r's
+// details ("error"), for IT: reasons stay plain (no Go error strings), and
+// nothing is lost.
+func rawError(r *Result, err error) {
+	if err != nil {
+		r.SetDetail("error", err.Error())
+	}
+}
+
+// seeDetails ends a reason whose cause is only in the raw error.
+const seeDetails = " (the error itself is in the details, for IT)"
+
 func Explain(k Kind, what string) string {
 	switch k {
 	case KindTimeout:

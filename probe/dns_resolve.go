@@ -23,10 +23,35 @@ const dnsBudget = resolveTimeout + 200*time.Millisecond
 // as split-horizon DNS or a hijack (loopback is expected in lab mode).
 // The answers are shared with every other probe through env.DNS.
 var dnsResolve = Probe{
-	Kind:    result.Kind{ID: "dns.resolve", Layer: result.LayerDNS},
+	Kind:    result.Kind{ID: "dns.resolve", Layer: result.LayerDNS, Who: result.WhoNetwork, Causes: dnsCauses},
 	Budget:  capped(dnsBudget),
 	Targets: allTargets,
 	Run:     runDNS,
+}
+
+// dnsCauses are the root causes dns.resolve's results can show, most
+// specific first (result.Cause): no name resolves at all; the instance's
+// own name does not exist while others resolve (a mistyped alias, not a
+// filter); third-party names that no longer exist (nothing to do); names
+// a filter answers NXDOMAIN for; a DNS server that does not answer.
+var dnsCauses = []result.Cause{
+	{Phases: []string{result.PhaseResolve}, Details: []string{"answer"}, Scope: result.ScopeAll, Rank: 100, Who: result.WhoComputer,
+		Title:  "Nothing resolves: this computer has no working DNS or internet connection",
+		Remedy: "connect this computer to the internet and check it has a working DNS server (asked the {detail:resolver}: none of the {n} names the softphone needs resolved); on an office network, ask IT whether DNS is filtered or only a proxy may go out"},
+	{Phases: []string{result.PhaseResolve}, Details: []string{"instance", "answer=" + DNSNXDomain}, Scope: result.ScopeSome, Rank: 90, Who: result.WhoConnectAdmin,
+		Title:  "The instance name {detail:instance} does not exist: check the instance alias",
+		Remedy: "check the instance alias: it is NAME in your CCP's address https://NAME.my.connect.aws/ccp-v2 (your Amazon Connect admin knows it); run again with --instance NAME ({targets}: no such name, while Connect's other names resolve)"},
+	{Status: Warn, Details: []string{"published=no"}, Rank: -100, Who: result.WhoNone,
+		Title:    "{n} TURN names reported by a third party (not by AWS) do not resolve",
+		TitleOne: "The TURN name {target}, reported by a third party (not by AWS), does not resolve",
+		Remedy:   "none needed if calls work: the name is not on AWS's published list ({targets})"},
+	{Phases: []string{result.PhaseResolve}, Details: []string{"answer=" + DNSNXDomain}, Rank: 50,
+		Title:    "{n} names the softphone needs do not resolve (NXDOMAIN): a DNS filter likely blocks them",
+		TitleOne: "{target} does not resolve (NXDOMAIN): a DNS filter likely blocks it",
+		Remedy:   "make the DNS server ({detail:resolver}) resolve these names AWS publishes (allow them in the DNS filter): {targets}"},
+	{Phases: []string{result.PhaseResolve}, Details: []string{"answer=" + DNSTimeout}, Rank: 50,
+		Title:  "The DNS server {detail:resolver} does not answer (UDP 53 dropped, or the server is down)",
+		Remedy: "allow outbound UDP and TCP 53 to the DNS server {detail:resolver}, or configure a working DNS server (no answer for: {targets})"},
 }
 
 func runDNS(ctx context.Context, env *Env, t Target) Result {
@@ -38,6 +63,12 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 	}
 	ans := env.DNS.Lookup(ctx, e.Host)
 	r.SetDetail("resolver", ans.Server)
+	if a := env.Cfg.Instance; a != "" {
+		// The instance's own names: a mistyped alias does not exist.
+		if h := strings.ToLower(e.Host); h == a+".my.connect.aws" || h == a+".awsapps.com" {
+			r.SetDetail("instance", a)
+		}
+	}
 	r.SetMetric("rtt_ms", ms(ans.RTT))
 	if ans.Err != nil {
 		return dnsFailure(r, env, e, ans)
@@ -67,6 +98,7 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 // dnsFailure describes a failed lookup per its kind.
 func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	r.Status, r.Phase = Fail, result.PhaseResolve
+	r.SetDetail("answer", ans.Kind)
 	server := ans.Server
 	use := "the softphone's media (TURN)"
 	if e.Port != 3478 || e.Service != catalog.AmazonConnect {
@@ -82,6 +114,7 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 		r.Remedy = allow + " (a filter answering NXDOMAIN is the usual cause, since AWS publishes this name)"
 		if e.Unconfirmed {
 			r.Status = Warn
+			r.SetDetail("published", "no")
 			r.Reason += "; this name was reported by a third party, not published by AWS, and may no longer exist"
 			r.Remedy = "none needed if calls work: the name is not on AWS's published list"
 		}
@@ -107,7 +140,15 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	case DNSCancelled:
 		r.Status, r.Reason, r.Phase = Skip, "cancelled before the lookup finished (interrupted)", ""
 	default:
-		r.Reason = fmt.Sprintf("looking up %s with %s failed: %v", e.Host, server, ans.Err)
+		// In plain words by kind (unreachable, refused, no answer…); the
+		// error itself goes to the details.
+		what := fmt.Sprintf("the DNS query for %s to %s", e.Host, server)
+		if k := Classify(ans.Err); k != KindOther && k != KindNone {
+			r.Reason = Explain(k, what)
+		} else {
+			r.Reason = what + " failed" + seeDetails
+		}
+		rawError(&r, ans.Err)
 		r.Remedy = fmt.Sprintf("check this computer's DNS settings (%s); %s", server, allow)
 	}
 	return r

@@ -22,7 +22,7 @@ import (
 // the configured or environment proxy). Sign-in breaks when the clock is
 // off by more than 10 s (the CCP Log Parser flags skew above 10 s).
 var envClock = Probe{
-	Kind:    result.Kind{ID: "env.clock", Layer: result.LayerComputer},
+	Kind:    result.Kind{ID: "env.clock", Layer: result.LayerComputer, DependsOn: []string{"tls.handshake"}},
 	Budget:  timeout,
 	Targets: oneTarget("clock"),
 	Why:     func(*config.Config) string { return "no HTTPS endpoint to read the time from" },
@@ -105,7 +105,9 @@ func runEnvClock(ctx context.Context, env *Env, _ Target) Result {
 	case noDate == len(tried) && noDate > 0:
 		r.Reason = "the HTTPS endpoints sent no Date header, so the clock could not be compared"
 	default:
-		r.Reason = "no HTTPS endpoint answered, so the clock could not be compared (see tcp.connect and tls.handshake): " + strings.Join(tried, "; ")
+		// The raw errors are for IT (details), not the reason's plain words.
+		r.Reason = fmt.Sprintf("none of the %d HTTPS endpoints answered, so the clock could not be compared (see tcp.connect and tls.handshake)", len(tried))
+		r.SetDetail("errors", strings.Join(tried, "; "))
 	}
 	return r
 }

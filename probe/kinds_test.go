@@ -2,6 +2,7 @@ package probe
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,4 +60,48 @@ func tableRow(lines []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestFindingsDeclarations: what each check declares for findings
+// (result.Kind) is sound: DependsOn names registered checks that come
+// before it in report order (so a dependency is judged first), every
+// cause has a title, and its placeholders are ones report.FindingsOf fills.
+func TestFindingsDeclarations(t *testing.T) {
+	order := map[string]int{}
+	for i, p := range Registry() {
+		order[p.ID] = i
+	}
+	known := []string{"{n}", "{targets}", "{target}", "{address}", "{region}", "{remedy}"}
+	for _, p := range Registry() {
+		for _, d := range p.DependsOn {
+			i, ok := order[d]
+			if !ok || i >= order[p.ID] || d == p.ID {
+				t.Errorf("%s depends on %q: not a check registered before it", p.ID, d)
+			}
+		}
+		for _, c := range p.Causes {
+			if c.Title == "" {
+				t.Errorf("%s: a cause without a title", p.ID)
+			}
+			for _, s := range []string{c.Title, c.TitleOne, c.Remedy} {
+				rest := s
+				for {
+					i := strings.Index(rest, "{")
+					if i < 0 {
+						break
+					}
+					j := strings.Index(rest[i:], "}")
+					if j < 0 {
+						t.Errorf("%s: unclosed placeholder in %q", p.ID, s)
+						break
+					}
+					ph := rest[i : i+j+1]
+					if !strings.HasPrefix(ph, "{detail:") && !slices.Contains(known, ph) {
+						t.Errorf("%s: unknown placeholder %s in %q", p.ID, ph, s)
+					}
+					rest = rest[i+j+1:]
+				}
+			}
+		}
+	}
 }

@@ -25,7 +25,8 @@ func mediaBudget(c *config.Config) time.Duration {
 }
 
 var mediaQuality = Probe{
-	Kind:    result.Kind{ID: "media.quality", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio", "mos"}, Chart: true},
+	Kind: result.Kind{ID: "media.quality", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio", "mos"}, Chart: true,
+		DependsOn: []string{"stun.binding"}, Summary: &result.Summary{Metric: "mos", MetricLabel: "Call quality (MOS)"}},
 	Budget:  mediaBudget,
 	Targets: turnTargets,
 	Run:     runMediaQuality,
@@ -44,7 +45,8 @@ func runMediaQuality(ctx context.Context, env *Env, t Target) Result {
 	s, err := newStream(dst, count, mediaInterval)
 	if err != nil {
 		r.Status, r.Phase = Fail, result.PhaseSocket
-		r.Reason = "could not open a UDP socket on this computer: " + err.Error()
+		r.Reason = "could not open a UDP socket on this computer" + seeDetails
+		rawError(&r, err)
 		r.Remedy = "allow this program to use UDP (local security software or sandbox)"
 		return r
 	}

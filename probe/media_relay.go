@@ -59,7 +59,7 @@ const (
 const relayWhy = "no TURN credentials given (--ice-servers FILE or $" + config.EnvICEServersFile + ")"
 
 var mediaRelay = Probe{
-	Kind:    result.Kind{ID: "media.relay", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}},
+	Kind:    result.Kind{ID: "media.relay", Layer: result.LayerQuality, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}, DependsOn: []string{"turn.allocate"}},
 	Budget:  relayBudget,
 	Targets: relayTargets,
 	Why:     func(*config.Config) string { return relayWhy },
@@ -168,13 +168,15 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	s := &relaySession{ev: make(chan struct{}, 1), th: cfg.Thresholds}
 	base, err := stdnet.NewNet()
 	if err != nil {
-		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "cannot use this computer's network stack: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "cannot use this computer's network stack"+seeDetails
+		rawError(&r, err)
 		return r
 	}
 	s.guard = newTURNGuard(base, hosts, servers, s.ping)
 	defer s.close()
 	if err := s.build(t.ICE, types); err != nil {
-		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers: "+err.Error()
+		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers"+seeDetails
+		rawError(&r, err)
 		return r
 	}
 

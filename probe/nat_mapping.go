@@ -17,7 +17,7 @@ import (
 // endpoint-independent mapping; a different one is address-dependent
 // ("symmetric") NAT. It needs two TURN servers.
 var natMapping = Probe{
-	Kind:    result.Kind{ID: "nat.mapping", Layer: result.LayerMedia},
+	Kind:    result.Kind{ID: "nat.mapping", Layer: result.LayerMedia, DependsOn: []string{"stun.binding"}, Summary: &result.Summary{Label: "NAT", Detail: "mapping"}},
 	Budget:  udpBudget,
 	Targets: natTargets,
 	Why: func(c *config.Config) string {

@@ -29,7 +29,7 @@ const stunOverhead = 20 + 4 + 8
 // small: this proves the upstream direction; media.relay's DTLS handshake
 // proves large datagrams downstream.
 var pathLargeDatagram = Probe{
-	Kind:    result.Kind{ID: "path.large-datagram", Layer: result.LayerMedia},
+	Kind:    result.Kind{ID: "path.large-datagram", Layer: result.LayerMedia, DependsOn: []string{"stun.binding"}},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runLargeDatagram,

@@ -26,7 +26,7 @@ const membershipBudget = resolveTimeout + 200*time.Millisecond
 // but not in the service's means an IP allowlist built from Option 2 would
 // miss it. Every result names the ranges data used.
 var rangesMembership = Probe{
-	Kind:    result.Kind{ID: "ranges.membership", Layer: result.LayerRanges},
+	Kind:    result.Kind{ID: "ranges.membership", Layer: result.LayerRanges, DependsOn: []string{"dns.resolve"}},
 	Budget:  capped(membershipBudget),
 	Targets: allTargets,
 	Run:     runMembership,

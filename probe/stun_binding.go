@@ -11,10 +11,31 @@ import (
 // stunBinding proves two-way UDP to each TURN server (port 3478) with a
 // STUN Binding request, and reports the public (mapped) address and RTT.
 var stunBinding = Probe{
-	Kind:    result.Kind{ID: "stun.binding", Layer: result.LayerMedia, Perfdata: []string{"rtt_ms"}},
+	Kind: result.Kind{ID: "stun.binding", Layer: result.LayerMedia, Perfdata: []string{"rtt_ms"}, DependsOn: []string{"dns.resolve"}, Causes: stunCauses,
+		Summary: &result.Summary{Label: "UDP 3478", Reach: "TURN servers", Metric: "rtt_ms", MetricLabel: "TURN RTT"}},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runSTUNBinding,
+}
+
+// udpBlocked are the phases of a UDP exchange that never completed.
+var udpBlocked = []string{result.PhaseResponse, result.PhaseRead, result.PhaseSocket, result.PhaseBinding}
+
+// stunCauses: a local firewall refusing UDP 3478, UDP 3478 blocked to every
+// TURN server, and some TURN servers silent while others answer, are one
+// root cause each; the checks on the same servers depend on stun.binding
+// and are shown under it.
+var stunCauses = []result.Cause{
+	{Phases: []string{result.PhaseSend}, Rank: 85, Who: result.WhoComputer,
+		Title:  "A firewall on this computer blocks UDP 3478 to the TURN servers",
+		Remedy: "{remedy}"},
+	{Phases: udpBlocked, Scope: result.ScopeAll, Rank: 80,
+		Title:  "UDP 3478 is blocked: none of the {n} TURN servers answers, so calls cannot carry audio",
+		Remedy: "allow outbound UDP 3478 to Connect's TURN servers ({targets}) or to the AMAZON_CONNECT ranges (`ccp-preflight ranges export --region {region}`), and the replies back to this computer's ephemeral UDP ports on a stateless firewall"},
+	{Phases: udpBlocked, Scope: result.ScopeSome, Rank: 40,
+		Title:    "{n} TURN servers do not answer on UDP 3478 (the others do)",
+		TitleOne: "The TURN server {target} does not answer on UDP 3478 (the others do)",
+		Remedy:   "allow outbound UDP 3478 to {targets} as well (or to the AMAZON_CONNECT ranges: `ccp-preflight ranges export --region {region}`): calls that land on it get no audio"},
 }
 
 func runSTUNBinding(ctx context.Context, env *Env, t Target) Result {

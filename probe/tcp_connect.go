@@ -19,10 +19,21 @@ const tcpBudget = resolveTimeout + connectTimeout + 200*time.Millisecond
 // drop), unreachable (no route) and permission (a local firewall) are told
 // apart because the remedy differs.
 var tcpConnect = Probe{
-	Kind:    result.Kind{ID: "tcp.connect", Layer: result.LayerWeb},
+	Kind:    result.Kind{ID: "tcp.connect", Layer: result.LayerWeb, DependsOn: []string{"dns.resolve"}, Causes: tcpCauses},
 	Budget:  capped(tcpBudget),
 	Targets: httpsTargets,
 	Run:     runTCP,
+}
+
+// tcpCauses: a proxy that refuses every tunnel, and no site opening at
+// all, are one root cause each (result.Cause).
+var tcpCauses = []result.Cause{
+	{Phases: []string{result.PhaseProxy}, Scope: result.ScopeAll, Rank: 80,
+		Title:  "The proxy refuses every connection to Amazon Connect",
+		Remedy: "on the proxy ({address}), allow HTTPS tunnels (CONNECT) to port 443 of these {n} names, without authentication for them: {targets}"},
+	{Phases: []string{result.PhaseConnect}, Scope: result.ScopeAll, Rank: 80,
+		Title:  "No Amazon Connect site opens on TCP 443: this network blocks them or has no route to the internet",
+		Remedy: "allow outbound TCP 443 to {targets} (or, where only a proxy may go out, set it: HTTPS_PROXY or proxy: in --config)"},
 }
 
 func runTCP(ctx context.Context, env *Env, t Target) Result {

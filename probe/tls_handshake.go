@@ -29,10 +29,17 @@ const (
 // names the host. An untrusted issuer, or a trusted one AWS does not use,
 // is reported as likely TLS inspection, naming the issuer.
 var tlsHandshake = Probe{
-	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb},
+	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb, DependsOn: []string{"tcp.connect"}, Causes: tlsCauses},
 	Budget:  capped(tlsBudget),
 	Targets: httpsTargets,
 	Run:     runTLS,
+}
+
+// tlsCauses: TLS inspection of every endpoint is one root cause.
+var tlsCauses = []result.Cause{
+	{Phases: []string{result.PhaseVerify}, Details: []string{"issuer"}, Scope: result.ScopeAll, Rank: 70,
+		Title:  "TLS inspection decrypts every HTTPS connection to Amazon Connect (certificates issued by {detail:issuer})",
+		Remedy: "exempt these {n} names from TLS inspection on the proxy or firewall whose CA is {detail:issuer} (inspected WebSockets break the CCP): {targets}"},
 }
 
 // awsIssuers are the organisations whose CAs sign the certificates of
@@ -117,7 +124,8 @@ func handshakeFailure(r Result, env *Env, e catalog.Endpoint, err error) Result 
 	case KindCancelled:
 		r.Status, r.Reason = Skip, "cancelled before the TLS handshake finished (interrupted)"
 	default:
-		r.Reason = fmt.Sprintf("TLS handshake with %s%s failed: %v", e.Addr(), via, err)
+		r.Reason = fmt.Sprintf("TLS handshake with %s%s failed, not by a time-out or a reset%s", e.Addr(), via, seeDetails)
+		rawError(&r, err)
 		r.Remedy = "if a proxy or firewall inspects TLS, exempt " + e.Host + " from inspection; else " + RemedyHTTPS(env.Cfg, e)
 	}
 	return r
@@ -155,7 +163,8 @@ func verifyChain(r Result, env *Env, e catalog.Endpoint, cs tls.ConnectionState,
 				leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly), env.now().UTC().Format(time.DateOnly))
 			r.Remedy = "set this computer's clock right (see env.clock); if the clock is right, the proxy or firewall inspecting TLS serves a stale certificate: exempt " + e.Host + " from inspection"
 		default:
-			r.Reason = fmt.Sprintf("the certificate for %s (issued by %s) does not verify: %v", e.Host, issuer, err)
+			r.Reason = fmt.Sprintf("the certificate for %s (issued by %s) does not verify%s", e.Host, issuer, seeDetails)
+			rawError(&r, err)
 			r.Remedy = "exempt " + e.Host + " from TLS inspection on the proxy or firewall, if one inspects"
 		}
 		return r

@@ -43,7 +43,9 @@ const turnDataInterval = 100 * time.Millisecond
 // data through the relay and back: from the allocation to a second UDP
 // socket of ours (the peer), which echoes it back through the relay.
 var turnAllocate = Probe{
-	Kind: result.Kind{ID: "turn.allocate", Layer: result.LayerMedia},
+	Kind: result.Kind{ID: "turn.allocate", Layer: result.LayerMedia, DependsOn: []string{"stun.binding"},
+		Causes: []result.Cause{{Phases: []string{result.PhaseAuth}, Rank: 60, Who: result.WhoConnectAdmin,
+			Title: "The TURN server refuses the TURN credentials", Remedy: "{remedy}"}}},
 	Budget: func(c *config.Config) time.Duration {
 		if c != nil && c.Timeout > 0 && c.Timeout < turnAllocateBudget {
 			return c.Timeout

@@ -14,7 +14,7 @@ import (
 // that proves the TURN service itself (not only STUN) and two-way UDP,
 // without needing credentials.
 var turnAuthChallenge = Probe{
-	Kind:    result.Kind{ID: "turn.auth-challenge", Layer: result.LayerMedia},
+	Kind:    result.Kind{ID: "turn.auth-challenge", Layer: result.LayerMedia, DependsOn: []string{"stun.binding"}},
 	Budget:  udpBudget,
 	Targets: turnTargets,
 	Run:     runTURNAuthChallenge,

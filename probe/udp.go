@@ -64,7 +64,8 @@ func udpFailure(cfg *config.Config, e catalog.Endpoint, r Result, phase string, 
 	case KindCancelled:
 		r.Status, r.Reason = Skip, Explain(k, what)
 	case KindOther:
-		r.Reason = fmt.Sprintf("%s failed: %v", what, err)
+		r.Reason = what + " failed" + seeDetails
+		rawError(&r, err)
 		r.Remedy = RemedyTURN(cfg, e)
 	default:
 		r.Reason = Explain(k, what)

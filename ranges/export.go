@@ -84,10 +84,13 @@ var ExportFormats = []string{"nftables", "iptables", "csv", "json", "cidr"}
 type ExportOptions struct {
 	Format string
 	Region string
-	// Hook is the nftables hook: "forward" (a firewall between agents and
-	// the internet, the default) or "output" (this host's own firewall:
-	// outbound rules in output, the return rule in input).
+	// Hook is where the nftables export says to jump to its chain from:
+	// "forward" (a firewall between agents and the internet, the default)
+	// or "output" (this host's own firewall: output and input).
 	Hook string
+	// NFTFamily and NFTTable name the admin's own nftables table the
+	// nftables export adds its sets and chain to (default inet filter).
+	NFTFamily, NFTTable string
 	// IPv6 makes the iptables format ip6tables-restore input (IPv6 rules).
 	IPv6      bool
 	Ephemeral PortRange
@@ -149,49 +152,6 @@ func (s *Set) WriteExport(w io.Writer, o ExportOptions) error {
 		return err
 	}
 	return bw.Flush()
-}
-
-func (s *Set) writeNFT(w io.Writer, o ExportOptions, rules []Rule) error {
-	if o.Hook != "forward" && o.Hook != "output" {
-		return fmt.Errorf("unknown hook %q: want forward or output", o.Hook)
-	}
-	fmt.Fprintln(w, "#!/usr/sbin/nft -f")
-	s.banner(w, o, "#")
-	fmt.Fprintln(w, "# Load with: nft -f FILE (replaces the table inet ccp_preflight). The chains accept what")
-	fmt.Fprintln(w, "# Connect needs and leave everything else to your own policy (policy accept here).")
-	fmt.Fprintln(w, "table inet ccp_preflight {}")
-	fmt.Fprintln(w, "delete table inet ccp_preflight")
-	fmt.Fprintln(w, "table inet ccp_preflight {")
-	rule := func(r Rule) {
-		fam := "ip"
-		if r.Entry.Prefix.Addr().Is6() {
-			fam = "ip6"
-		}
-		if r.Direction == "outbound" {
-			fmt.Fprintf(w, "\t\t%s daddr %s %s dport %d accept comment %q\n", fam, r.Entry.Prefix, r.Protocol, r.RemotePort, s.comment(r))
-		} else {
-			fmt.Fprintf(w, "\t\t%s saddr %s %s sport %d %s dport %s accept comment %q\n", fam, r.Entry.Prefix, r.Protocol, r.RemotePort, r.Protocol, r.LocalPorts, s.comment(r))
-		}
-	}
-	chain := func(name, hook string, dirs ...string) {
-		fmt.Fprintf(w, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n", name, hook)
-		for _, r := range rules {
-			for _, d := range dirs {
-				if r.Direction == d {
-					rule(r)
-				}
-			}
-		}
-		fmt.Fprintln(w, "\t}")
-	}
-	if o.Hook == "forward" {
-		chain("forward", "forward", "outbound", "inbound")
-	} else {
-		chain("output", "output", "outbound")
-		chain("input", "input", "inbound")
-	}
-	fmt.Fprintln(w, "}")
-	return nil
 }
 
 func (s *Set) writeIPTables(w io.Writer, o ExportOptions, rules []Rule) {

@@ -43,3 +43,13 @@ func BenchmarkRenderHTML(b *testing.B)   { benchFormat(b, "html") }
 func BenchmarkRenderProm(b *testing.B)   { benchFormat(b, "prom") }
 func BenchmarkRenderJUnit(b *testing.B)  { benchFormat(b, "junit") }
 func BenchmarkRenderNagios(b *testing.B) { benchFormat(b, "nagios") }
+
+// BenchmarkFindings groups a large site's 200 results into findings (what
+// every format does first when the report has none yet).
+func BenchmarkFindings(b *testing.B) {
+	r := bigReport()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = FindingsOf(r.Checks, r.Region)
+	}
+}

@@ -25,7 +25,7 @@ func TestProm(t *testing.T) {
 		`ccp_preflight_jitter_seconds{check="media.quality",target="` + turnA + `"} 0.0382`,
 		`ccp_preflight_loss_ratio{check="media.quality",target="` + turnA + `"} 0.004`,
 		`ccp_preflight_mos{check="media.quality",target="` + turnA + `"} 4.02`,
-		`ccp_preflight_skew_seconds{check="env.clock",target="acme-support.my.connect.aws:443"} -0.18`,
+		`ccp_preflight_clock_skew_seconds{check="env.clock",target="acme-support.my.connect.aws:443"} -0.18`,
 		`ccp_preflight_check_duration_seconds{check="dns.resolve",target="TurnNlb-d76454ac48d20c1e.elb.us-east-1.amazonaws.com"} 0.0098`,
 		`ccp_preflight_verdict{verdict="fail"} 1`,
 		`ccp_preflight_last_run_timestamp_seconds 1.7955558074125e+09`,
@@ -101,13 +101,58 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		r.Checks[0].Metrics[k] = 1
 	}
 	out := render(t, "prom", r, Options{})
-	for _, want := range []string{"ccp_preflight_age_seconds{", "ccp_preflight_rtt_p95_seconds{", "ccp_preflight_share_ratio{", "ccp_preflight_weird_name_2{"} {
+	for _, want := range []string{"ccp_preflight_rtt_p95_seconds{", "ccp_preflight_share_ratio{", "ccp_preflight_weird_name_2{",
+		"ccp_preflight_packets_sent{", "ccp_preflight_clock_skew_seconds{", "ccp_preflight_tls_handshake_seconds{"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("prom lacks %s", want)
 		}
 	}
+	// One idea, one name: sent, sent_packets and packets_sent are one
+	// family; the ranges file's age is the run-level metric only.
+	for _, gone := range []string{"ccp_preflight_sent{", "ccp_preflight_sent_packets{", "ccp_preflight_received_packets{", "ccp_preflight_age_seconds{", "ccp_preflight_skew_seconds{"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("prom still has %s", gone)
+		}
+	}
+	// Real help text, and counters (none here) would end in _total.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "# HELP ") && (strings.Contains(l, "Check metric ") && !strings.Contains(l, "weird") && !strings.Contains(l, "share")) {
+			t.Errorf("generic help for a metric the checks set: %s", l)
+		}
+		if strings.HasPrefix(l, "# TYPE ") && strings.HasSuffix(l, " gauge") && strings.Contains(l, "_total ") {
+			t.Errorf("a gauge named like a counter: %s", l)
+		}
+	}
 	promtoolCheck(t, out)
 	promtoolCheck(t, render(t, "prom", &Report{Verdict: result.Pass}, Options{}))
+}
+
+// TestEveryProbeMetricIsCurated: each metric a check sets (probe/*.go,
+// SetMetric("…")) has a curated Prometheus name and help (metricNames), so
+// a new metric gets a deliberate name, not the fallback rule's.
+func TestEveryProbeMetricIsCurated(t *testing.T) {
+	files, _ := filepath.Glob("../probe/*.go")
+	// A literal key (a key made at run time, "tool_"+m, is listed by hand).
+	re := regexp.MustCompile(`SetMetric\("([a-z0-9_]+)",`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if _, ok := metricNames[m[1]]; !ok {
+				t.Errorf("%s sets metric %q, which has no curated Prometheus name (report/metricnames.go)", f, m[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d SetMetric calls: is the pattern still right?", n)
+	}
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
@@ -177,17 +222,27 @@ func TestNagios(t *testing.T) {
 			if strings.Count(lines[0], "|") != 1 {
 				t.Errorf("first line needs exactly one | before perfdata: %q", lines[0])
 			}
+			if status, _, _ := strings.Cut(lines[0], " |"); len([]rune(status)) > NagiosStatusMax {
+				t.Errorf("status line is %d characters, want ≤ %d: %q", len([]rune(status)), NagiosStatusMax, status)
+			}
 		})
 	}
 	out := render(t, "nagios", sampleReport(), Options{})
 	lines := strings.Split(out, "\n")
-	for _, want := range []string{"Checks: stun.binding, media.quality |", "fail=1;;;0", "warn=1;;;0", "pass=9;;;0", "duration=7.412s;;;0"} {
+	for _, want := range []string{"CCP-PREFLIGHT CRITICAL - NOT READY: The TURN server TurnNlb-8d3f2a7b1c9e4f05.elb.us-east-1.amazonaws.com does… (+1 more) |",
+		"fail=1;;;0", "warn=1;;;0", "pass=9;;;0", "duration=7.412s;;;0"} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("first line lacks %q: %s", want, lines[0])
 		}
 	}
-	if !strings.HasPrefix(lines[1], "FAIL stun.binding "+turnB+": read: no answer") || !strings.Contains(lines[1], "Fix: "+turnRemedy) {
-		t.Errorf("long output line 2: %q", lines[1])
+	if status, _, _ := strings.Cut(lines[0], " |"); len([]rune(status)) > NagiosStatusMax {
+		t.Errorf("status line is %d characters, want ≤ %d: %q", len([]rune(status)), NagiosStatusMax, status)
+	}
+	if !strings.HasPrefix(lines[1], "FAIL The TURN server TurnNlb-8d3f2a7b1c9e4f05") || !strings.Contains(lines[1], "Fix (the network / IT team): allow outbound UDP 3478") {
+		t.Errorf("long output line 2 (the top finding): %q", lines[1])
+	}
+	if !strings.HasPrefix(lines[3], "FAIL stun.binding "+turnB+": read: no answer") || !strings.Contains(lines[3], "Fix: "+turnRemedy) {
+		t.Errorf("long output line 4 (the failing check): %q", lines[3])
 	}
 	for _, want := range []string{
 		"| 'media.quality " + turnA + " rtt'=23.4ms;;;0;",

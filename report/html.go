@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,13 +34,22 @@ type htmlPage struct {
 	Instance  string
 	Started   string
 	Duration  string
-	Fix       []htmlCheck
+	Findings  []htmlFinding
+	More      []htmlFinding
+	Summary   [][2]string
+	Env       [][2]string
 	Groups    []htmlGroup
 	Charts    []htmlChartSet
 	PublicIP  string
 	IPMasked  bool
 	RangesAge string
 	Generated string
+}
+
+// htmlFinding is one finding as the page shows it.
+type htmlFinding struct {
+	Severity, Class, Title, Who, Behind, Targets string
+	Remedy                                       template.HTML
 }
 
 type htmlGroup struct {
@@ -49,8 +59,9 @@ type htmlGroup struct {
 }
 
 type htmlCheck struct {
-	ID, Target, Address, Status, Class, Phase, Reason, Remedy, Metrics, Duration string
-	Details                                                                      [][2]string
+	ID, Target, Address, Status, Class, Phase, Metrics, Duration, DependsOn string
+	Reason, Remedy                                                          template.HTML
+	Details                                                                 [][2]string
 }
 
 type htmlChartSet struct {
@@ -84,7 +95,13 @@ func (ch *htmlChart) addLimits(l quality.Limit, scale float64) {
 		v    float64
 	}{{"warn", l.Warn * scale}, {"fail", l.Fail * scale}} {
 		if x.v > 0 && x.v <= ch.Max {
-			ch.Limits = append(ch.Limits, htmlTick{Pos: round2(ch.PlotBt - x.v/ch.Max*ch.PlotH), Label: x.name + " " + fmtTick(x.v)})
+			pos := round2(ch.PlotBt - x.v/ch.Max*ch.PlotH)
+			t := htmlTick{Pos: pos, LabelPos: pos + 4, Label: x.name + " " + fmtTick(x.v)}
+			// Two lines close together: keep their labels apart.
+			if n := len(ch.Limits); n > 0 && math.Abs(ch.Limits[n-1].LabelPos-t.LabelPos) < 11 {
+				t.LabelPos = ch.Limits[n-1].LabelPos - 11
+			}
+			ch.Limits = append(ch.Limits, t)
 		}
 	}
 }
@@ -92,6 +109,9 @@ func (ch *htmlChart) addLimits(l quality.Limit, scale float64) {
 type htmlTick struct {
 	Pos   float64
 	Label string
+	// LabelPos is where a threshold's label sits (its line's height,
+	// moved apart from a neighbour's).
+	LabelPos float64
 }
 
 type htmlPoint struct{ X, Y float64 }
@@ -121,11 +141,12 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 	if !r.StartedAt.IsZero() {
 		p.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	conv := func(c result.Result) htmlCheck {
+	dep := DependsOn(r.Checks)
+	conv := func(i int, c result.Result) htmlCheck {
 		h := htmlCheck{
 			ID: c.ID, Target: mask(c.Target), Status: strings.ToUpper(string(c.Status)), Class: statusClass(c.Status),
-			Phase: mask(c.Phase), Reason: mask(c.Reason), Remedy: mask(c.Remedy), Metrics: metricsLine(c.Metrics),
-			Duration: humanMS(c.DurationMS),
+			Phase: mask(c.Phase), Reason: codeHTML(mask(c.Reason)), Remedy: codeHTML(mask(c.Remedy)), Metrics: metricsLine(c.Metrics),
+			Duration: humanMS(c.DurationMS), DependsOn: dep[i],
 		}
 		if c.Address != c.Target {
 			h.Address = mask(c.Address)
@@ -135,15 +156,27 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		}
 		return h
 	}
-	for _, c := range Attention(r.Checks) {
-		p.Fix = append(p.Fix, conv(c))
+	for i, f := range r.findings() {
+		hf := htmlFinding{Severity: strings.ToUpper(string(f.Severity)), Class: statusClass(f.Severity), Title: mask(f.Title),
+			Who: f.Who.Words(), Remedy: codeHTML(mask(f.Remedy)), Behind: mask(behind(f))}
+		if i < MaxFindings {
+			p.Findings = append(p.Findings, hf)
+		} else {
+			p.More = append(p.More, hf)
+		}
 	}
-	for _, g := range Groups(r.Checks) {
-		hg := htmlGroup{Layer: string(g.Layer), Class: "pass"}
-		worst := result.Verdict(g.Checks)
-		hg.Class = statusClass(worst)
-		for _, c := range g.Checks {
-			hg.Checks = append(hg.Checks, conv(c))
+	for _, l := range SummaryLines(r) {
+		p.Summary = append(p.Summary, [2]string{l[0], mask(l[1])})
+	}
+	p.Env = envRows(r, mask)
+	for _, g := range groupsIndexed(r.Checks) {
+		var cs []result.Result
+		for _, i := range g.idx {
+			cs = append(cs, r.Checks[i])
+		}
+		hg := htmlGroup{Layer: string(g.Layer), Class: statusClass(result.Verdict(cs))}
+		for _, i := range g.idx {
+			hg.Checks = append(hg.Checks, conv(i, r.Checks[i]))
 		}
 		p.Groups = append(p.Groups, hg)
 	}
@@ -161,6 +194,54 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		p.PublicIP = strings.Join(shown, ", ")
 	}
 	return p
+}
+
+// envRows are the environment block's rows for IT: this computer (name,
+// OS, local address and interface, IPv6), the proxy in use (the "proxy"
+// details of the checks), when and how long, and the tool's version.
+func envRows(r *Report, mask func(string) string) [][2]string {
+	var rows [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			rows = append(rows, [2]string{k, mask(v)})
+		}
+	}
+	if e := r.Environment; e != nil {
+		add("Computer name", e.Hostname)
+		add("Operating system", e.OS)
+		ip := e.LocalIP
+		if ip != "" && e.Interface != "" {
+			ip += " on " + e.Interface
+		}
+		add("Local IP", ip)
+		add("IPv6", e.IPv6)
+	}
+	var proxies []string
+	for _, c := range r.Checks {
+		if v := c.Details["proxy"]; v != "" && !slices.Contains(proxies, v) {
+			proxies = append(proxies, v)
+		}
+	}
+	add("Proxy in use", strings.Join(proxies, ", "))
+	return rows
+}
+
+// codeHTML escapes s and shows `backticked` spans as code.
+func codeHTML(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	if len(parts)%2 == 0 {
+		// An unpaired backtick: show it as it is.
+		return template.HTML(template.HTMLEscapeString(s))
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && p != "" {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+		} else {
+			b.WriteString(template.HTMLEscapeString(p))
+		}
+	}
+	return template.HTML(b.String())
 }
 
 // publicIPs are this network's public addresses as the TURN servers saw
@@ -234,8 +315,10 @@ func MaskIP(s string) string {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH                         = 320, 130
-	chartL, chartR, chartT, chartB float64 = 44, 10, 20, 22
+	chartW, chartH = 360, 130
+	// chartR leaves room right of the plot for the threshold labels, so a
+	// label never sits over the bars or the line.
+	chartL, chartR, chartT, chartB float64 = 44, 50, 20, 22
 )
 
 // chartSet draws a media result's per-second series: RTT, jitter and
@@ -291,10 +374,24 @@ func chartFrame(title, unit, color string, ps []htmlPoint, minTop float64) (html
 		Left: chartL, Top: chartT, PlotRight: chartW - chartR, PlotBt: chartH - chartB}
 	ch.PlotW, ch.PlotH = ch.PlotRight-chartL, ch.PlotBt-chartT
 	var maxV, maxT, sum float64
+	minT := math.Inf(1)
 	for _, p := range ps {
 		maxV = math.Max(maxV, p.Y)
 		maxT = math.Max(maxT, p.X)
+		minT = math.Min(minT, p.X)
 		sum += p.Y
+	}
+	// Each sample covers a window (a second) from its T: the measurement
+	// lasted from the first window's start to the last one's end.
+	step := 1.0
+	for i := 1; i < len(ps); i++ {
+		if d := ps[i].X - ps[i-1].X; d > 0 && d < step {
+			step = d
+		}
+	}
+	measured := 0.0
+	if len(ps) > 0 {
+		measured = maxT - minT + step
 	}
 	top := niceMax(maxV*1.1, minTop)
 	ch.Max = top
@@ -310,7 +407,7 @@ func chartFrame(title, unit, color string, ps []htmlPoint, minTop float64) (html
 	if len(ps) == 0 {
 		ch.Empty = true
 	} else {
-		ch.Caption = fmt.Sprintf("average %s %s, highest %s %s over %s s", fmtTick(round2(sum/float64(len(ps)))), unit, fmtTick(round2(maxV)), unit, fmtTick(maxT))
+		ch.Caption = fmt.Sprintf("average %s %s, highest %s %s, measured for %s s (%d samples)", fmtTick(round2(sum/float64(len(ps)))), unit, fmtTick(round2(maxV)), unit, fmtTick(round2(measured)), len(ps))
 	}
 	ch.Label = fmt.Sprintf("%s in %s over time. %s", title, unit, ch.Caption)
 	at := func(p htmlPoint) htmlPoint {
@@ -382,18 +479,20 @@ h3{font-size:15px;margin:14px 0 6px}
 .pill{display:inline-block;min-width:46px;text-align:center;border-radius:4px;padding:1px 6px;font-size:12px;font-weight:700;color:#fff}
 .pill.pass{background:var(--pass)}.pill.warn{background:var(--warn)}.pill.fail{background:var(--fail)}.pill.skip{background:var(--skip)}
 table{border-collapse:collapse;width:100%;table-layout:fixed}
-col.st{width:64px}col.ck{width:128px}col.ms{width:190px}col.tm{width:64px}
+col.st{width:64px}col.ck{width:172px}col.ms{width:190px}col.tm{width:64px}
 td,th{text-align:left;vertical-align:top;padding:5px 6px;border-top:1px solid var(--line)}
 th{font-size:12px;color:var(--mute);font-weight:600;border-top:0}
-td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere}
+td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 td.target{word-break:break-all}
 .addr,.metrics,.dur{color:var(--mute);font-size:13px}
 tr.more td{border-top:0;padding-top:0}
 .reason{margin:0 0 2px}
 .fixline{margin:0;padding:4px 8px;background:#fef3c7;border-left:3px solid var(--warn);font-size:14px}
 .fail .fixline,.fixline.fail{background:#fee2e2;border-left-color:var(--fail)}
-ol.fix li{margin:0 0 10px}
-ol.fix code,td code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+ol.fix li{margin:0 0 12px}
+.behind,.dep,.who{color:var(--mute);font-size:13px}
+.behind{margin:2px 0 0}
+ol.fix code,td code,.reason code,.fixline code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 details{font-size:13px;color:var(--mute)}
 details dl{display:grid;grid-template-columns:max-content auto;gap:0 10px;margin:4px 0}
 details dt{font-weight:600}details dd{margin:0;word-break:break-all}
@@ -415,13 +514,25 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 <p id="counts">{{.Counts}}</p>
 </header>
 <main>
-{{if .Fix}}<section id="fix">
+{{if .Findings}}<section id="fix">
 <h2>What to change</h2>
 <ol class="fix">
-{{range .Fix}}<li><span class="pill {{.Class}}">{{.Status}}</span> <code>{{.ID}}</code> {{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}
-<p class="reason">{{if .Phase}}<strong>{{.Phase}}:</strong> {{end}}{{.Reason}}</p>
-{{if .Remedy}}<p class="fixline {{.Class}}"><strong>Fix:</strong> {{.Remedy}}</p>{{end}}</li>
+{{range .Findings}}<li class="finding"><span class="pill {{.Class}}">{{.Severity}}</span> <strong class="title">{{.Title}}</strong>
+<p class="fixline {{.Class}}"><strong>Fix</strong> <span class="who">({{.Who}})</span><strong>:</strong> {{.Remedy}}</p>
+<p class="behind">{{.Behind}}</p></li>
 {{end}}</ol>
+{{if .More}}<details class="more"><summary>{{len .More}} more finding(s)</summary><ol class="fix">
+{{range .More}}<li class="finding"><span class="pill {{.Class}}">{{.Severity}}</span> <strong class="title">{{.Title}}</strong>
+<p class="fixline {{.Class}}"><strong>Fix</strong> <span class="who">({{.Who}})</span><strong>:</strong> {{.Remedy}}</p>
+<p class="behind">{{.Behind}}</p></li>
+{{end}}</ol></details>
+{{end}}</section>
+{{else}}<section id="fix"><h2>What to change</h2><p>Nothing: every check that ran passed.</p></section>
+{{end}}{{if .Summary}}<section id="summary">
+<h2>Summary</h2>
+<dl class="env">
+{{range .Summary}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>
+{{end}}</dl>
 </section>
 {{end}}<section id="checks">
 <h2>Checks by layer</h2>
@@ -430,7 +541,7 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 <colgroup><col class="st"><col class="ck"><col><col class="ms"><col class="tm"></colgroup>
 <thead><tr><th>Status</th><th>Check</th><th>Target</th><th>Measured</th><th>Took</th></tr></thead>
 <tbody>
-{{range .Checks}}<tr class="{{.Class}}"><td><span class="pill {{.Class}}">{{.Status}}</span></td><td class="id">{{.ID}}</td><td class="target">{{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}</td><td class="metrics">{{.Metrics}}</td><td class="dur">{{.Duration}}</td></tr>
+{{range .Checks}}<tr class="{{.Class}}"><td><span class="pill {{.Class}}">{{.Status}}</span></td><td class="id">{{.ID}}</td><td class="target">{{.Target}}{{if .Address}} <span class="addr">({{.Address}})</span>{{end}}{{if .DependsOn}} <span class="dep">(depends on <code>{{.DependsOn}}</code>)</span>{{end}}</td><td class="metrics">{{.Metrics}}</td><td class="dur">{{.Duration}}</td></tr>
 {{if or .Reason .Remedy .Details}}<tr class="more {{.Class}}"><td></td><td colspan="4">
 {{if .Reason}}<p class="reason">{{if .Phase}}<strong>{{.Phase}}:</strong> {{end}}{{.Reason}}</p>{{end}}
 {{if .Remedy}}<p class="fixline {{.Class}}"><strong>Fix:</strong> {{.Remedy}}</p>{{end}}
@@ -441,7 +552,7 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 {{end}}</section>
 {{if .Charts}}<section id="media">
 <h2>Media quality over time</h2>
-<p class="note">A paced Opus-like stream (50 packets/s) to each TURN server, measured every second.</p>
+<p class="note">A paced Opus-like stream (50 packets/s) to each TURN server, measured every second; the dashed lines are the run's warn and fail thresholds.</p>
 {{range .Charts}}<h3>{{.Target}}{{if .Summary}} <span class="metrics">· {{.Summary}}</span>{{end}}</h3>
 <div class="charts">
 {{range .Charts}}<figure>
@@ -455,7 +566,7 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 {{if .Points}}<polyline fill="none" stroke="{{.Color}}" stroke-width="1.8" stroke-linejoin="round" points="{{.Points}}"/>{{end}}
 {{range .Dots}}<circle cx="{{.X}}" cy="{{.Y}}" r="2" fill="{{$c.Color}}"/>{{end}}
 {{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{$c.Color}}"/>{{end}}
-{{range .Limits}}<line class="limit" x1="{{$c.Left}}" x2="{{$c.PlotRight}}" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#b45309" stroke-dasharray="4 3"/><text x="{{$c.PlotRight}}" y="{{.Pos}}" dy="-3" text-anchor="end" fill="#b45309" stroke="#fff" stroke-width="3" paint-order="stroke">{{.Label}}</text>{{end}}
+{{range .Limits}}<line class="limit" x1="{{$c.Left}}" x2="{{$c.PlotRight}}" y1="{{.Pos}}" y2="{{.Pos}}" stroke="#b45309" stroke-dasharray="4 3"/><text class="limit-label" x="{{$c.PlotRight}}" dx="4" y="{{.LabelPos}}" text-anchor="start" fill="#b45309">{{.Label}}</text>{{end}}
 </svg>
 <figcaption>{{.Caption}}</figcaption>
 </figure>
@@ -465,7 +576,8 @@ footer{color:var(--mute);font-size:12px;text-align:center}
 <h2>Environment</h2>
 <dl class="env">
 <dt>Public IP</dt><dd id="public-ip">{{if .PublicIP}}{{.PublicIP}}{{if .IPMasked}} <span class="note">(masked; run with --show-ip to show it)</span>{{end}}{{else}}<span class="note">not known (no STUN answer)</span>{{end}}</dd>
-<dt>Region</dt><dd>{{.R.Region}}</dd>
+{{range .Env}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>
+{{end}}<dt>Region</dt><dd>{{.R.Region}}</dd>
 <dt>Instance</dt><dd>{{.Instance}}</dd>
 <dt>IP ranges</dt><dd>{{if .R.Ranges.Source}}{{.R.Ranges.Source}}{{else}}(none){{end}}{{if .R.Ranges.CreateDate}}, published {{.R.Ranges.CreateDate}}{{end}}{{if .R.Ranges.SyncToken}} <span class="note">(syncToken {{.R.Ranges.SyncToken}})</span>{{end}}</dd>
 <dt>Started</dt><dd>{{if .Started}}{{.Started}}{{else}}(unknown){{end}}, took {{.Duration}}{{if .R.Interrupted}} <strong>(interrupted: partial report)</strong>{{end}}</dd>

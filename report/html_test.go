@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/quality"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 func TestHTMLContent(t *testing.T) {
@@ -177,5 +178,109 @@ func TestHTMLChartsDrawThresholds(t *testing.T) {
 	_ = HTML(&b, r, Options{})
 	if strings.Contains(b.String(), `class="limit"`) {
 		t.Errorf("threshold lines drawn without thresholds")
+	}
+}
+
+// TestHTMLFirstScreen: the page opens with the verdict and the findings
+// (who fixes each, the exact change, backticks as code), then the summary,
+// then the checks; the environment block names this computer, its OS,
+// local address, proxy and the tool; chart captions say how long the
+// media was measured.
+func TestHTMLFirstScreen(t *testing.T) {
+	r := sampleReport()
+	r.Environment = &Environment{Hostname: "agent-pc-7", OS: "Windows 10.0.22631 (windows/amd64)", LocalIP: "192.168.1.23", Interface: "Wi-Fi", IPv6: "no IPv6 route (the softphone uses IPv4)"}
+	r.Checks[0].Remedy = "run `ccp-preflight ranges update` then <retry>"
+	r.Checks = append(r.Checks, result.Result{ID: "env.proxy", Target: "acme-support.my.connect.aws:443", Status: result.Pass, Details: map[string]string{"proxy": "direct"}})
+	out := render(t, "html", r, Options{})
+	fix, summary, checks := strings.Index(out, `<section id="fix">`), strings.Index(out, `<section id="summary">`), strings.Index(out, `<section id="checks">`)
+	if fix < 0 || summary < fix || checks < summary {
+		t.Fatalf("sections out of order: fix %d summary %d checks %d", fix, summary, checks)
+	}
+	first := out[fix:summary]
+	for _, want := range []string{
+		`<span class="pill fail">FAIL</span> <strong class="title">The TURN server TurnNlb-8d3f2a7b1c9e4f05.elb.us-east-1.amazonaws.com does not answer on UDP 3478 (the others do)</strong>`,
+		`<span class="who">(the network / IT team)</span>`,
+		"<code>ccp-preflight ranges export --region us-east-1</code>",
+		"behind it: stun.binding on 1 target",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the findings section lacks %q:\n%s", want, first)
+		}
+	}
+	if strings.Index(first, "FAIL") > strings.Index(first, "WARN") {
+		t.Error("the failure is not first")
+	}
+	if !strings.Contains(out, "<code>ccp-preflight ranges update</code> then &lt;retry&gt;") {
+		t.Error("backticks in a check's remedy are not code (or the rest is not escaped)")
+	}
+	for _, want := range []string{"<dt>Computer name</dt><dd>agent-pc-7</dd>", "<dt>Operating system</dt><dd>Windows 10.0.22631 (windows/amd64)</dd>",
+		"<dt>Local IP</dt><dd>192.168.1.23 on Wi-Fi</dd>", "<dt>Proxy in use</dt><dd>direct</dd>", "<dt>IPv6</dt>", "ccp-preflight v1.2.3", "2026-11-24 21:30:00 UTC"} {
+		if !strings.Contains(out[strings.Index(out, `<section id="env">`):], want) {
+			t.Errorf("environment lacks %q", want)
+		}
+	}
+	if !strings.Contains(out, "measured for 5 s (5 samples)") {
+		t.Error("chart captions do not say how long the media was measured")
+	}
+	if !strings.Contains(out, "white-space:nowrap") || strings.Contains(out, "overflow-wrap:anywhere}") {
+		t.Error("check ids may break mid-word")
+	}
+}
+
+// TestHTMLLayoutInBrowser lays the page out in headless Chromium and
+// measures it: no check id wraps onto two lines, and no threshold label
+// overlaps a loss bar or a line of its chart. (A copy of the page gets a
+// measuring script; the report itself has none and forbids scripts.)
+func TestHTMLLayoutInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed")
+	}
+	r := sampleReport()
+	th, _ := quality.Profile("connect")
+	r.Thresholds = ThresholdsOf(th)
+	// Loss near the warn line and jitter near its limits, so labels and
+	// data share heights.
+	for i := range r.Checks[0].Series {
+		r.Checks[0].Series[i].LossRatio = 0.011
+		r.Checks[0].Series[i].JitterMS = 31
+	}
+	page := render(t, "html", r, Options{})
+	page = regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`).ReplaceAllString(page, "")
+	page = strings.Replace(page, "</body>", `<script>
+const out = [];
+document.querySelectorAll('td.id').forEach(td => {
+  const rg = document.createRange(); rg.selectNodeContents(td);
+  if (rg.getClientRects().length > 1 || td.scrollWidth > td.clientWidth + 1) out.push('id:' + td.textContent);
+});
+document.querySelectorAll('svg').forEach(svg => {
+  const data = [...svg.querySelectorAll('rect, polyline, circle')].map(e => e.getBoundingClientRect());
+  svg.querySelectorAll('text.limit-label').forEach(tx => {
+    const b = tx.getBoundingClientRect();
+    for (const d of data) if (b.left < d.right && b.right > d.left && b.top < d.bottom && b.bottom > d.top) { out.push('label:' + tx.textContent); break; }
+  });
+});
+document.body.setAttribute('data-layout', out.length ? out.join('|') : 'ok');
+</script></body>`, 1)
+	f := filepath.Join(t.TempDir(), "layout.html")
+	if err := os.WriteFile(f, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []string{"1100,1600", "760,1600"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+			"--window-size="+width, "--dump-dom", "file://"+f).Output()
+		cancel()
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+		m := regexp.MustCompile(`data-layout="([^"]*)"`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("the measuring script did not run (width %s)", width)
+		}
+		if m[1] != "ok" {
+			t.Errorf("width %s: layout problems: %s", width, m[1])
+		}
 	}
 }

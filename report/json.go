@@ -7,13 +7,20 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
-// JSON writes the ccp-preflight/report/v1 document, indented. Metric values
+// JSON writes the ccp-preflight/report/v1 document, indented, with its
+// findings (computed when the report has none). Metric values
 // that JSON cannot carry (NaN, ±Inf) are left out rather than failing the
 // whole report.
 func JSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(jsonSafe(r))
+	r = jsonSafe(r)
+	if r.Findings == nil {
+		cp := *r
+		cp.Findings = r.findings()
+		r = &cp
+	}
+	return enc.Encode(r)
 }
 
 // jsonSafe returns r, or a copy of it without non-finite metric values or

@@ -30,7 +30,8 @@ type junitSuite struct {
 	Errors     int         `xml:"errors,attr"`
 	Skipped    int         `xml:"skipped,attr"`
 	Time       string      `xml:"time,attr"`
-	Timestamp  string      `xml:"timestamp,attr,omitempty"`
+	Timestamp  string      `xml:"timestamp,attr"`
+	Hostname   string      `xml:"hostname,attr"`
 	Properties *junitProps `xml:"properties,omitempty"`
 	Cases      []junitCase `xml:"testcase"`
 }
@@ -67,14 +68,21 @@ type junitCDATA struct {
 // (LayerOrder). A failed check is a <failure> whose message is the reason
 // and whose text adds the phase, the fix and the metrics; a skipped check
 // is <skipped> with its reason; a warning passes with the warning in
-// <system-out>, unless FailOn is warn, then it is a failure. The first
+// <system-out>, unless FailOn is warn, then it is a failure. Testcase names
+// are unique in the document (a repeated check and target gets "#2"); every
+// suite carries the run's timestamp and the computer's hostname; the first
 // suite's properties carry the verdict, region, version and ranges.
 func JUnit(w io.Writer, r *Report, o Options) error {
 	doc := junitSuites{Name: "ccp-preflight " + r.Region, Time: secs(r.DurationMS)}
+	host := "localhost"
+	if r.Environment != nil && r.Environment.Hostname != "" {
+		host = oneLine(r.Environment.Hostname)
+	}
+	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
+	names := map[string]int{}
 	for i, g := range Groups(r.Checks) {
-		s := junitSuite{Name: string(g.Layer)}
+		s := junitSuite{Name: string(g.Layer), Timestamp: stamp, Hostname: host}
 		if i == 0 {
-			s.Timestamp = r.StartedAt.UTC().Format("2006-01-02T15:04:05")
 			s.Properties = &junitProps{List: []junitProperty{
 				{"verdict", string(r.Verdict)}, {"headline", Headline(r)}, {"region", r.Region},
 				{"instance", r.Instance}, {"version", r.Version},
@@ -87,6 +95,11 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 			name := c.ID
 			if c.Target != "" {
 				name += " " + c.Target
+			}
+			// Unique within the report: a target checked twice gets "#2".
+			names[name]++
+			if n := names[name]; n > 1 {
+				name = fmt.Sprintf("%s #%d", name, n)
 			}
 			tc := junitCase{Name: name, Classname: "ccp-preflight." + c.ID, Time: secs(c.DurationMS)}
 			detail := caseDetail(c)

@@ -30,22 +30,13 @@ type MetricSample struct {
 	Value  float64
 }
 
-// known are the per-check metrics with their own help text; any other
-// metric of a result is exported too, by the rule in metricName.
-var known = map[string]string{
-	"rtt_ms":     "Round-trip time measured by the check, in seconds.",
-	"jitter_ms":  "Interarrival jitter (RFC 3550) measured by the check, in seconds.",
-	"loss_ratio": "Share of packets lost (0-1) measured by the check.",
-	"mos":        "Estimated call quality as a mean opinion score (1-5, ITU-T G.107 E-model).",
-}
-
 // reserved are run-level names a result's metric must not shadow.
 var reserved = map[string]bool{}
 
 func init() {
 	for _, n := range []string{"check_success", "check_status", "check_duration_seconds", "verdict", "info",
 		"last_run_timestamp_seconds", "ranges_age_seconds", "run_duration_seconds", "checks", "runs_total",
-		"run_interrupted", "run_in_progress"} {
+		"run_interrupted", "run_in_progress", "finding"} {
 		reserved[MetricPrefix+n] = true
 	}
 }
@@ -112,7 +103,11 @@ func metricName(key string) (name string, scale float64, ok bool) {
 //   - ccp_preflight_run_duration_seconds;
 //   - ccp_preflight_ranges_age_seconds: the ranges file's createDate age at
 //     the run (absent when unknown);
-//   - ccp_preflight_run_interrupted: 1 when the run was cancelled.
+//   - ccp_preflight_run_interrupted: 1 when the run was cancelled;
+//   - ccp_preflight_finding{check,severity,title,who}: one series per
+//     finding (FindingsOf), the number of results it explains — one root
+//     cause, one series, so one alert (contrib/alertmanager inhibits the
+//     per-check alerts it explains).
 //
 // Label names are in sorted order, as client_golang writes them, so the
 // prom format and serve's /metrics print identical lines. Two results with
@@ -160,17 +155,23 @@ func Metrics(r *Report) []MetricFamily {
 		used := map[string]bool{}
 		for _, key := range sortedKeys(c.Metrics) {
 			name, scale, ok := metricName(key)
+			help := ""
+			if cur, curated := metricNames[key]; curated {
+				if cur.name == "" {
+					continue // covered by a run-level metric
+				}
+				name, help, ok = MetricPrefix+cur.name, cur.help, !reserved[MetricPrefix+cur.name]
+			}
 			if !ok || used[name] {
-				continue // reserved, or two keys with one name (age_s, age_days): the first
+				continue // reserved, or two keys with one name (sent, packets_sent): the first
 			}
 			used[name] = true
-			help := known[key]
 			if help == "" {
-				help = fmt.Sprintf("Check metric %s", key)
+				help = fmt.Sprintf("Check metric %s of the last run", key)
 				if scale != 1 {
 					help += ", converted to base units"
 				}
-				help += "."
+				help += " (see docs/CHECKS.md)."
 			}
 			v := c.Metrics[key]
 			if scale < 0 {
@@ -180,6 +181,10 @@ func Metrics(r *Report) []MetricFamily {
 			}
 			add(name, help, ct, lv, v)
 		}
+	}
+	for _, f := range r.findings() {
+		add(MetricPrefix+"finding", "One root cause the last run found (the report's findings; one alert per cause, not per check): the results it explains, by the check behind it, severity, who can fix it and its title.",
+			[]string{"check", "severity", "title", "who"}, []string{f.Checks[0], string(f.Severity), f.Title, string(f.Who)}, float64(f.Results+f.Dependent))
 	}
 	for _, s := range []result.Status{result.Pass, result.Warn, result.Fail} {
 		add(MetricPrefix+"verdict", "1 for the run's verdict (pass, warn, fail), 0 for the others.", []string{"verdict"}, []string{string(s)}, b2f(r.Verdict == s))

@@ -43,6 +43,43 @@ func NagiosCode(r *Report, o Options) int {
 
 var nagiosWords = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
 
+// NagiosStatusMax is the longest status line (the text before the
+// perfdata's "|") NagiosStatus writes: what Nagios, Icinga and their
+// notification e-mails and SMS show in one line.
+const NagiosStatusMax = 120
+
+// NagiosStatus is the plugin's status line without perfdata, at most
+// NagiosStatusMax characters: "CCP-PREFLIGHT CRITICAL - NOT READY: the top
+// finding (+2 more)". The verdict words are the Headline's (before its
+// colon); with no finding, the Headline itself.
+func NagiosStatus(r *Report, o Options) string {
+	head := nagiosText(Headline(r))
+	line := nagiosService + " " + nagiosWords[NagiosCode(r, o)] + " - "
+	fs := r.findings()
+	if len(fs) == 0 {
+		return clip(line+head, NagiosStatusMax)
+	}
+	verdict, _, _ := strings.Cut(head, ":")
+	more := ""
+	if len(fs) > 1 {
+		more = fmt.Sprintf(" (+%d more)", len(fs)-1)
+	}
+	room := NagiosStatusMax - len([]rune(line+verdict+": "+more))
+	return line + verdict + ": " + clip(nagiosText(fs[0].Title), room) + more
+}
+
+// clip shortens s to n characters (runes), ending in "…" when cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n < 1 {
+		return ""
+	}
+	return string(r[:n-1]) + "…"
+}
+
 // NagiosUnknownLine is the status line for a run that could not start (an
 // input error): print it on stdout and exit NagiosUnknown.
 func NagiosUnknownLine(msg string) string {
@@ -50,29 +87,24 @@ func NagiosUnknownLine(msg string) string {
 }
 
 // Nagios writes plugin output per the Nagios plugin guidelines: a first
-// line "CCP-PREFLIGHT STATUS - verdict; failing checks | perfdata", then
-// one line per warn/fail check with its reason and fix (long output), then
+// line "CCP-PREFLIGHT STATUS - verdict: top finding (+N more) | perfdata"
+// (NagiosStatus, at most 120 characters before the "|"), then the long
+// output — one line per finding with who fixes it and the fix, then one
+// line per warn/fail check with its reason and fix — then
 // per-check perfdata after a second "|". Perfdata: counts of checks by
 // status, the run's duration, and for each tcp., stun., media. and
 // capacity. check target its rtt and jitter (ms), loss (%) and MOS. The exit code is NagiosCode.
 func Nagios(w io.Writer, r *Report, o Options) error {
-	code := NagiosCode(r, o)
 	c := Counts(r.Checks)
 	var b strings.Builder
-	b.WriteString(nagiosService + " " + nagiosWords[code] + " - " + nagiosText(Headline(r)))
-	if att := Attention(r.Checks); len(att) > 0 {
-		var ids []string
-		seen := map[string]bool{}
-		for _, a := range att {
-			if !seen[a.ID] {
-				seen[a.ID] = true
-				ids = append(ids, a.ID)
-			}
-		}
-		b.WriteString(" Checks: " + nagiosText(strings.Join(ids, ", ")))
-	}
+	fs := r.findings()
+	b.WriteString(NagiosStatus(r, o))
 	fmt.Fprintf(&b, " | fail=%d;;;0 warn=%d;;;0 pass=%d;;;0 skip=%d;;;0 duration=%ss;;;0\n",
 		c[result.Fail], c[result.Warn], c[result.Pass], c[result.Skip], num(r.DurationMS/1000))
+	for _, f := range fs {
+		line := strings.ToUpper(string(f.Severity)) + " " + f.Title + ". Fix (" + f.Who.Words() + "): " + f.Remedy
+		b.WriteString(nagiosText(line) + "\n")
+	}
 	for _, a := range Attention(r.Checks) {
 		line := strings.ToUpper(string(a.Status)) + " " + a.ID + " " + a.Target + ":"
 		if a.Phase != "" {

@@ -25,6 +25,13 @@ func (r *Report) Redact(secrets ...string) {
 	rep := strings.NewReplacer(rs...)
 	r.Instance = rep.Replace(r.Instance)
 	r.Ranges.Source = rep.Replace(r.Ranges.Source)
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.Title, f.Remedy = rep.Replace(f.Title), rep.Replace(f.Remedy)
+		for j := range f.Targets {
+			f.Targets[j] = rep.Replace(f.Targets[j])
+		}
+	}
 	for i := range r.Checks {
 		c := &r.Checks[i]
 		c.Target, c.Address, c.Phase = rep.Replace(c.Target), rep.Replace(c.Address), rep.Replace(c.Phase)

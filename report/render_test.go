@@ -72,8 +72,42 @@ func TestGroupsStableLayerOrder(t *testing.T) {
 	}
 }
 
-func TestText(t *testing.T) {
+// TestTextFirstScreen: without --verbose the text is the verdict, the
+// findings (the failure first, on line 3, with who fixes it and the exact
+// fix), the summary block and the counts, and no per-check lines.
+func TestTextFirstScreen(t *testing.T) {
 	out := render(t, "text", sampleReport(), Options{})
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "NOT READY: softphone calls will fail") {
+		t.Fatalf("first line %q: want the verdict in plain words", lines[0])
+	}
+	if !strings.HasPrefix(lines[2], "1. FAIL  The TURN server TurnNlb-8d3f2a7b1c9e4f05.elb.us-east-1.amazonaws.com does not answer on UDP 3478") ||
+		!strings.Contains(lines[3], "fix (the network / IT team): allow outbound UDP 3478 to TurnNlb-8d3f2a7b1c9e4f05") {
+		t.Errorf("lines 3-4 %q / %q: want the failing TURN server first, with its fix", lines[2], lines[3])
+	}
+	if !strings.HasPrefix(lines[4], "2. WARN  Jitter 38.2 ms is above 30 ms") {
+		t.Errorf("line 5 %q: want the jitter warning second", lines[4])
+	}
+	for _, want := range []string{"Summary", "UDP 3478            1 of 2 TURN servers answer", "TURN RTT            TurnNlb-d76454ac48d20c1e 22.8 ms",
+		"ranges embedded of 2026-11-02", "12 checks: 9 passed, 1 warning, 1 failed, 1 skipped; every check: --verbose"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "PASS  ") || strings.Contains(out, "SKIP  ") {
+		t.Errorf("per-check lines without --verbose:\n%s", out)
+	}
+	if n := strings.Count(out, "\n"); n > 20 {
+		t.Errorf("%d lines: the first screen must stay short\n%s", n, out)
+	}
+	ok := render(t, "text", passingReport(), Options{})
+	if !strings.Contains(ok, "Nothing to change") || strings.Contains(ok, "1. ") {
+		t.Errorf("passing report:\n%s", ok)
+	}
+}
+
+func TestText(t *testing.T) {
+	out := render(t, "text", sampleReport(), Options{Verbose: true})
 	lines := strings.Split(out, "\n")
 	if !strings.HasPrefix(lines[0], "NOT READY: softphone calls will fail") || !strings.Contains(lines[0], "1 failed, 1 warning)") {
 		t.Fatalf("first line %q: want the verdict in plain words", lines[0])
@@ -103,9 +137,9 @@ func TestText(t *testing.T) {
 		}
 		prev = i
 	}
-	// Passing checks show no fix line.
-	if strings.Count(out, "fix:") != 2 {
-		t.Errorf("want 2 fix lines (the fail and the warning), got %d", strings.Count(out, "fix:"))
+	// Passing checks show no fix line: the two findings' and the two checks'.
+	if strings.Count(out, "fix:") != 2 || strings.Count(out, "fix (") != 2 {
+		t.Errorf("want 2 check fix lines and 2 finding fix lines, got %d and %d", strings.Count(out, "fix:"), strings.Count(out, "fix ("))
 	}
 	col := render(t, "text", sampleReport(), Options{Color: true})
 	if !strings.HasPrefix(col, ansiBold+ansiRed+"NOT READY") {
@@ -132,7 +166,7 @@ func TestTextHeadlines(t *testing.T) {
 func TestTextNoTerminalInjection(t *testing.T) {
 	r := passingReport()
 	r.Checks[0].Status, r.Checks[0].Reason = result.Fail, "issuer \x1b]0;pwned\x07Corp CA\nsecond line"
-	out := render(t, "text", r, Options{})
+	out := render(t, "text", r, Options{Verbose: true})
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Fatalf("control characters from a reason reach the terminal: %q", out)
 	}
@@ -191,6 +225,27 @@ func TestJUnit(t *testing.T) {
 	var strict junitSuites
 	if err := xml.Unmarshal([]byte(render(t, "junit", sampleReport(), Options{FailOn: result.Warn})), &strict); err != nil || strict.Failures != 2 {
 		t.Fatalf("fail-on warn: failures %d (%v), want 2", strict.Failures, err)
+	}
+	// Every suite has a timestamp and a hostname; testcase names are unique,
+	// also for a target checked twice and checks without a target.
+	r2 := sampleReport()
+	r2.Environment = &Environment{Hostname: "agent-pc-7"}
+	r2.Checks = append(r2.Checks, r2.Checks[len(r2.Checks)-1], result.Result{ID: "turn.allocate", Status: result.Skip}, result.Result{ID: "turn.allocate", Status: result.Skip})
+	var uniq junitSuites
+	if err := xml.Unmarshal([]byte(render(t, "junit", r2, Options{})), &uniq); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range uniq.Suites {
+		if s.Timestamp != "2026-11-24T21:30:00" || s.Hostname != "agent-pc-7" {
+			t.Errorf("suite %q: timestamp %q hostname %q", s.Name, s.Timestamp, s.Hostname)
+		}
+		for _, c := range s.Cases {
+			if seen[c.Name] {
+				t.Errorf("testcase name %q repeated", c.Name)
+			}
+			seen[c.Name] = true
+		}
 	}
 	// Control characters never make invalid XML.
 	r := passingReport()

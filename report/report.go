@@ -33,6 +33,13 @@ type Report struct {
 	Thresholds *Thresholds `json:"thresholds,omitempty"`
 	// Interrupted is true when the run was cancelled (Ctrl-C) before the end.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Findings group the checks into root causes, most important first
+	// (FindingsOf); renderers lead with them. Nil in a report built by
+	// hand: renderers then compute them.
+	Findings []Finding `json:"findings"`
+	// Environment describes the computer the run was made on (nil when
+	// unknown).
+	Environment *Environment `json:"environment,omitempty"`
 }
 
 // RangesInfo says which ranges data the run used.
@@ -67,6 +74,10 @@ type Options struct {
 	ShowIP bool
 	// FailOn is "fail" (default) or "warn": the status that makes the run fail.
 	FailOn result.Status
+	// Verbose adds every check, by layer, after text's first screen.
+	Verbose bool
+	// Brief makes text the verdict and the findings only (the guided run).
+	Brief bool
 }
 
 // Formats lists the formats Render accepts.
@@ -120,6 +131,31 @@ func Groups(checks []result.Result) []Group {
 	for _, l := range result.LayerOrder {
 		if len(by[l]) > 0 {
 			gs = append(gs, Group{Layer: l, Checks: by[l]})
+		}
+	}
+	return gs
+}
+
+// groupsIndexed is Groups as indexes into checks.
+func groupsIndexed(checks []result.Result) []struct {
+	Layer result.Layer
+	idx   []int
+} {
+	by := map[result.Layer][]int{}
+	for i, c := range checks {
+		l := Layer(c.ID)
+		by[l] = append(by[l], i)
+	}
+	var gs []struct {
+		Layer result.Layer
+		idx   []int
+	}
+	for _, l := range result.LayerOrder {
+		if len(by[l]) > 0 {
+			gs = append(gs, struct {
+				Layer result.Layer
+				idx   []int
+			}{l, by[l]})
 		}
 	}
 	return gs

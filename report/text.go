@@ -58,14 +58,89 @@ func statusCode(s result.Status) string {
 	return ansiDim
 }
 
-// Text writes the human report: the verdict in plain words on the first
-// line, then the run's facts, then checks grouped by layer (LayerOrder),
-// each warn/fail one with its phase, reason and the fix, and a count line.
-// Colour (ANSI) only when o.Color; the caller decides it from the terminal
-// and NO_COLOR.
+// Text writes the human report. The first screen: the verdict in plain
+// words on the first line, then the findings (FindingsOf: one per root
+// cause, at most MaxFindings, most important first), each with who can fix
+// it and the exact change; then the summary block (UDP 3478, TURN RTT,
+// NAT, proxy, IPv6… as the checks declare it, and this computer) and the
+// run's facts with the counts. With o.Verbose the checks follow, grouped by
+// layer (LayerOrder), each warn/fail/skip one with its phase, reason, fix
+// and the check it depends on; with o.Brief only the verdict and the
+// findings are written. Colour (ANSI) only when o.Color; the caller
+// decides it from the terminal and NO_COLOR.
 func Text(w io.Writer, r *Report, o Options) error {
 	var b strings.Builder
 	fmt.Fprintln(&b, paint(o.Color, ansiBold+statusCode(r.Verdict), Headline(r)))
+	fs := r.findings()
+	b.WriteString("\n")
+	if len(fs) == 0 {
+		if Counts(r.Checks)[result.Pass] > 0 {
+			fmt.Fprintln(&b, "Nothing to change: every check that ran passed.")
+		}
+	}
+	shown := fs
+	if len(shown) > MaxFindings && !o.Verbose {
+		shown = shown[:MaxFindings]
+	}
+	for i, f := range shown {
+		tag := fmt.Sprintf("%-4s", strings.ToUpper(string(f.Severity)))
+		fmt.Fprintf(&b, "%d. %s  %s\n", i+1, paint(o.Color, statusCode(f.Severity), tag), oneLine(f.Title))
+		if f.Remedy != "" {
+			fmt.Fprintf(&b, "         %s %s\n", paint(o.Color, ansiBold, "fix ("+f.Who.Words()+"):"), oneLine(f.Remedy))
+		}
+		if o.Verbose {
+			fmt.Fprintf(&b, "         %s\n", paint(o.Color, ansiDim, behind(f)))
+		}
+	}
+	if more := len(fs) - len(shown); more > 0 {
+		where := "--verbose shows them"
+		if o.Brief {
+			where = "the HTML report lists them"
+		}
+		fmt.Fprintf(&b, "…and %s (%s).\n", plural(more, "more finding", "more findings"), where)
+	}
+	if o.Brief {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	if lines := SummaryLines(r); len(lines) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", paint(o.Color, ansiBold, "Summary"))
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %-19s %s\n", l[0], oneLine(l[1]))
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", oneLine(runLine(r)))
+	hint := ""
+	if !o.Verbose && len(r.Checks) > 0 {
+		hint = "; every check: --verbose"
+	}
+	fmt.Fprintf(&b, "%d checks: %s%s\n", len(r.Checks), countsLine(r.Checks), hint)
+	if o.Verbose {
+		textChecks(&b, r, o)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// MaxFindings is how many findings the first screen shows (text, HTML's
+// first section, the guided run); the rest follow with --verbose or below.
+const MaxFindings = 5
+
+// behind says which checks show a finding: "dns.resolve on 11 targets;
+// 58 more could not run or failed because of it (tcp.connect, …)".
+func behind(f Finding) string {
+	s := fmt.Sprintf("behind it: %s on %s", f.Checks[0], plural(max(len(f.Targets), 1), "target", "targets"))
+	if f.Dependent > 0 {
+		s += fmt.Sprintf("; %d more results failed or could not run because of it", f.Dependent)
+		if len(f.Checks) > 1 {
+			s += " (" + strings.Join(f.Checks[1:], ", ") + ")"
+		}
+	}
+	return s
+}
+
+// runLine is the run's facts: region, instance, ranges, version, duration.
+func runLine(r *Report) string {
 	inst := r.Instance
 	if inst == "" {
 		inst = "(no instance given)"
@@ -77,10 +152,16 @@ func Text(w io.Writer, r *Report, o Options) error {
 	if ranges == "" {
 		ranges = "(none)"
 	}
-	fmt.Fprintln(&b, oneLine(fmt.Sprintf("region %s · instance %s · ranges %s · ccp-preflight %s · %.1fs", r.Region, inst, ranges, r.Version, r.DurationMS/1000)))
-	for _, g := range Groups(r.Checks) {
-		fmt.Fprintf(&b, "\n%s\n", paint(o.Color, ansiBold, string(g.Layer)))
-		for _, c := range g.Checks {
+	return fmt.Sprintf("region %s · instance %s · ranges %s · ccp-preflight %s · %.1fs", r.Region, inst, ranges, r.Version, r.DurationMS/1000)
+}
+
+// textChecks writes every check by layer (the --verbose detail).
+func textChecks(b *strings.Builder, r *Report, o Options) {
+	dep := DependsOn(r.Checks)
+	for _, g := range groupsIndexed(r.Checks) {
+		fmt.Fprintf(b, "\n%s\n", paint(o.Color, ansiBold, string(g.Layer)))
+		for _, i := range g.idx {
+			c := r.Checks[i]
 			tag := fmt.Sprintf("%-4s", strings.ToUpper(string(c.Status)))
 			line := fmt.Sprintf("  %s  %-20s %s", paint(o.Color, statusCode(c.Status), tag), oneLine(c.ID), oneLine(c.Target))
 			if c.Address != "" && c.Address != c.Target {
@@ -89,7 +170,10 @@ func Text(w io.Writer, r *Report, o Options) error {
 			if m := metricsLine(c.Metrics); m != "" {
 				line += "  " + paint(o.Color, ansiDim, m)
 			}
-			fmt.Fprintln(&b, strings.TrimRight(line, " "))
+			if d := dep[i]; d != "" {
+				line += "  " + paint(o.Color, ansiDim, "(depends on "+d+")")
+			}
+			fmt.Fprintln(b, strings.TrimRight(line, " "))
 			if c.Status == result.Pass {
 				continue
 			}
@@ -98,16 +182,13 @@ func Text(w io.Writer, r *Report, o Options) error {
 				if c.Phase != "" {
 					ph = c.Phase + ": "
 				}
-				fmt.Fprintf(&b, "        %s%s\n", ph, oneLine(c.Reason))
+				fmt.Fprintf(b, "        %s%s\n", ph, oneLine(c.Reason))
 			}
 			if c.Remedy != "" {
-				fmt.Fprintf(&b, "        %s %s\n", paint(o.Color, ansiBold, "fix:"), oneLine(c.Remedy))
+				fmt.Fprintf(b, "        %s %s\n", paint(o.Color, ansiBold, "fix:"), oneLine(c.Remedy))
 			}
 		}
 	}
-	fmt.Fprintf(&b, "\n%s\n", countsLine(r.Checks))
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // countsLine is "12 passed, 1 warning, 2 failed, 3 skipped".

@@ -45,6 +45,30 @@ type Kind struct {
 	// computer's ability to make a call (capacity): a failure is reported,
 	// but it does not say that this computer's calls will fail.
 	Site bool
+	// Who fixes a failure of this check by default (empty: by layer, this
+	// computer for LayerComputer and LayerBrowser, else the network).
+	Who Who
+	// DependsOn lists the checks that must work for this one to mean
+	// anything, for the same host: when one of them did not pass for the
+	// host (or, for a check whose target is no host of theirs, for every
+	// host), this check's failure or skip is a consequence, shown under
+	// that check's finding instead of as a finding of its own.
+	DependsOn []string
+	// Causes are the root causes this check's results can show (see Cause).
+	Causes []Cause
+	// Summary is the summary line this check feeds (nil: none).
+	Summary *Summary
+}
+
+// WhoFixes is k.Who, or the default of its layer.
+func (k Kind) WhoFixes() Who {
+	switch {
+	case k.Who != "":
+		return k.Who
+	case k.Layer == LayerComputer || k.Layer == LayerBrowser:
+		return WhoComputer
+	}
+	return WhoNetwork
 }
 
 var (

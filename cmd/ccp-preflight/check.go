@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -17,7 +16,6 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/preflight"
 	"github.com/ccp-preflight/ccp-preflight/report"
 	"github.com/ccp-preflight/ccp-preflight/result"
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -29,10 +27,13 @@ the CCP's signaling WebSocket (held open for its 10 s heartbeat) and its
 latency,
 UDP 3478 to Connect's TURN servers (STUN, TURN, large datagrams, NAT), and
 the quality of the media path (RTT, jitter, loss, MOS). All checks run at
-once; a healthy network answers in a few seconds plus --duration.
+once; a healthy network answers in a few seconds plus --duration. The report
+leads with what to change: one finding per root cause, who can fix it and
+the exact change, then a summary; --verbose adds every check.
 
 Examples:
   ccp-preflight check --region us-east-1 --instance myalias
+  ccp-preflight check --region us-east-1 --verbose            # also every check, by layer
   ccp-preflight check --region eu-west-2 --skip media,nat,signaling   # connectivity only, a few seconds
   ccp-preflight check --region us-east-1 --replica-region us-west-2  # Global Resiliency
   ccp-preflight check --region us-east-1 --format html --out report.html
@@ -62,11 +63,13 @@ type checkFlags struct {
 	format, out, failOn, skip                                 string
 	duration, timeout                                         time.Duration
 	capacity                                                  int
-	lab, noProgress, showIP                                   bool
-	saveHTML                                                  string
-	browser                                                   bool
-	browserCmd                                                string
-	browserTimeout                                            time.Duration
+	lab, noProgress, showIP, verbose                          bool
+	// brief: the guided run's screen (report.Options.Brief).
+	brief          bool
+	saveHTML       string
+	browser        bool
+	browserCmd     string
+	browserTimeout time.Duration
 	// rendered is set once a nagios report is written (see nagiosMode).
 	rendered bool
 }
@@ -88,6 +91,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", "", "threshold profile: connect (default) or strict")
 	fs.BoolVar(&f.lab, "lab", false, "run against TURN, DNS and TLS servers started on loopback (self-test)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar on stderr")
+	fs.BoolVar(&f.verbose, "verbose", false, "text: every check by layer after the findings and the summary")
 	fs.StringVar(&f.saveHTML, "save-html", "", "also write the HTML report of the same run to `FILE` (the screen keeps --format)")
 	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
 	fs.BoolVar(&f.browser, "browser", false, "also check from inside the browser: open a page on 127.0.0.1 and merge its browser.* checks")
@@ -130,8 +134,21 @@ func (f *checkFlags) startLab(ctx context.Context) (*lab.Lab, error) {
 	return lab.Start(ctx)
 }
 
-func runCheck(args []string, stdout, stderr io.Writer) (code int) {
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	return checkWith(args, stdout, stderr, nil)
+}
+
+// guidedCheck is what the guided run asks of a check: a brief screen
+// (the verdict and the findings), and the report back.
+type guidedCheck struct {
+	rep *report.Report
+}
+
+// checkWith is runCheck; with g set the text is brief and the report is
+// left in g.rep.
+func checkWith(args []string, stdout, stderr io.Writer, g *guidedCheck) (code int) {
 	var f checkFlags
+	f.brief = g != nil
 	if nagiosRequested(args) {
 		var finish func()
 		stderr, finish = nagiosMode(&code, &f, stdout, stderr)
@@ -166,21 +183,26 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	var progress func(done, total int)
+	var onResult func(done, total int)
+	var bar *progress
 	if !f.noProgress && isTerminal(stderr) {
-		bar := newProgress(stderr, preflight.Deadline(cfg))
-		defer bar.finish()
-		progress = bar.update
+		bar = newProgress(stderr, expectedRun(cfg), preflight.Deadline(cfg))
+		onResult = bar.update
 	}
-	rep := preflight.RunHooks(ctx, cfg, Version(), preflight.Hooks{Progress: progress, BrowserOpened: func(url string) {
+	rep := preflight.RunHooks(ctx, cfg, Version(), preflight.Hooks{Progress: onResult, BrowserOpened: func(url string) {
+		bar.clear()
 		fmt.Fprintf(stderr, "browser check: opening %s (if no browser tab appears, open that address in the browser you use for the CCP)\n", url)
 	}})
+	bar.finish() // cleared before the report prints
+	if g != nil {
+		g.rep = rep
+	}
 	return writeReport(rep, &f, stdout, stderr)
 }
 
 // writeReport renders rep to --out or stdout and returns the exit code.
 func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) int {
-	opts := report.Options{Color: f.out == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: result.Status(f.failOn)}
+	opts := report.Options{Color: f.out == "" && colorTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: result.Status(f.failOn), Verbose: f.verbose, Brief: f.brief}
 	if f.out != "" {
 		if err := writeFileAtomic(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--out: " + err.Error()})
@@ -191,7 +213,7 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 	}
 	if f.saveHTML != "" {
 		html := opts
-		html.Color = false
+		html.Color, html.Brief = false, false
 		if err := writeFileAtomic(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--save-html: " + err.Error()})
 		}
@@ -226,67 +248,6 @@ func validFormat(f string) bool {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progress is the stderr progress bar: it advances with time toward the
-// run's deadline (media checks measure for --duration) and with finished
-// checks, whichever is further, so a long soak still shows movement.
-type progress struct {
-	mu    sync.Mutex
-	bar   *progressbar.ProgressBar
-	start time.Time
-	total time.Duration
-	frac  float64 // share of checks done
-	stop  chan struct{}
-	done  sync.WaitGroup
-}
-
-const progressSteps = 1000
-
-func newProgress(w io.Writer, deadline time.Duration) *progress {
-	p := &progress{
-		bar: progressbar.NewOptions(progressSteps, progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("checking"), progressbar.OptionClearOnFinish(),
-			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionThrottle(100*time.Millisecond)),
-		start: time.Now(), total: deadline, stop: make(chan struct{}),
-	}
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-				p.update(-1, 0)
-			}
-		}
-	}()
-	return p
-}
-
-// update records done of total checks (done < 0: a clock tick only).
-// Safe for concurrent use.
-func (p *progress) update(done, total int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if done >= 0 && total > 0 {
-		p.frac = float64(done) / float64(total)
-		p.bar.Describe(fmt.Sprintf("checking (%d/%d)", done, total))
-	}
-	f := max(p.frac, float64(time.Since(p.start))/float64(p.total))
-	_ = p.bar.Set(int(min(f, 0.99) * progressSteps))
-}
-
-// finish stops the ticker and clears the bar.
-func (p *progress) finish() {
-	close(p.stop)
-	p.done.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_ = p.bar.Finish()
 }
 
 // writeFileAtomic writes path via a temp file in the same directory and a

@@ -83,10 +83,23 @@ func TestCheckLabJSON(t *testing.T) {
 	}
 }
 
+// TestCheckLabText: a healthy run's text is the first screen only — the
+// verdict, "nothing to change", the summary — in at most 20 lines;
+// --verbose adds every check.
 func TestCheckLabText(t *testing.T) {
-	code, out, _ := runCLI(t, "check", "--lab", "--skip", "media,signaling", "--no-progress")
+	code, out, _ := runCLI(t, "check", "--lab", "--duration", "1s", "--skip", "signaling", "--no-progress")
 	if code != exitOK || !strings.HasPrefix(out, "READY") {
 		t.Errorf("exit %d, first line %q", code, strings.SplitN(out, "\n", 2)[0])
+	}
+	if n := strings.Count(out, "\n"); n > 20 || !strings.Contains(out, "Nothing to change") || !strings.Contains(out, "UDP 3478            reachable: all 5 TURN servers answer") {
+		t.Errorf("%d lines, want ≤ 20 with the summary:\n%s", n, out)
+	}
+	if strings.Contains(out, "PASS  ") {
+		t.Errorf("per-check lines without --verbose:\n%s", out)
+	}
+	_, verbose, _ := runCLI(t, "check", "--lab", "--skip", "media,signaling", "--no-progress", "--verbose")
+	if !strings.Contains(verbose, "PASS  stun.binding") || !strings.Contains(verbose, "\nDNS\n") {
+		t.Errorf("--verbose lacks the checks:\n%s", verbose)
 	}
 }
 

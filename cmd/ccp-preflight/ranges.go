@@ -102,8 +102,11 @@ Every rule carries a comment naming its ip-ranges.json entry and the file's
 createDate. AWS publishes new ranges 30 days before use: regenerate within
 30 days (after 'ccp-preflight ranges update').
 
-nftables: a table inet ccp_preflight (load with nft -f; --hook forward for a
-firewall in the path, output for this host). iptables: iptables-restore
+nftables: named sets and a regular chain "ccp_preflight" added to YOUR table
+(--nft-table, default "inet filter"; a separate table's accept cannot undo a
+drop in yours). Load with nft -f, then jump to it from your own chain, once:
+  nft insert rule inet filter forward jump ccp_preflight
+(--hook output: from output and input, for this host). iptables: iptables-restore
 input with chains CCP-PREFLIGHT-OUT and CCP-PREFLIGHT-IN (IPv4; --ipv6 for
 ip6tables-restore). csv and json: one row per rule. cidr: the distinct
 prefixes, one per line.
@@ -366,7 +369,8 @@ func rangesExport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ranges export", rangesExportHelp, stdout, stderr)
 	format := fs.String("format", "", "output format: "+strings.Join(ranges.ExportFormats, "|")+"|"+strings.Join(catalog.DomainFormats, "|"))
 	region := fs.String("region", "", "Amazon Connect `REGION` of the instance (e.g. us-east-1)")
-	hook := fs.String("hook", "forward", "nftables hook: forward (a firewall in the path) or output (this host)")
+	hook := fs.String("hook", "forward", "nftables: the chain to jump from: forward (a firewall in the path) or output (this host: output and input)")
+	nftTable := fs.String("nft-table", ranges.DefaultNFTFamily+" "+ranges.DefaultNFTTable, "nftables: `FAMILY NAME` of your own table the sets and chain go into (inet, ip or ip6)")
 	ipv6 := fs.Bool("ipv6", false, "iptables format: IPv6 rules for ip6tables-restore")
 	eph := fs.String("ephemeral", ranges.DefaultEphemeral.String(), "agents' ephemeral UDP `PORTS` for the return rule (Windows 49152-65535, Linux 32768-61000)")
 	from := fs.String("ranges", "", "ip-ranges.json `FILE|URL` (default: newer of the cache and the embedded copy)")
@@ -404,6 +408,10 @@ func rangesExport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return in("--ephemeral: %v", err)
 	}
+	nftFam, nftName, err := ranges.ParseNFTTable(*nftTable)
+	if err != nil {
+		return in("--nft-table: %v", err)
+	}
 	set, err := openRanges(*from, stderr)
 	if err != nil {
 		return rangesErr(stderr, "ranges export", err)
@@ -427,7 +435,7 @@ func rangesExport(args []string, stdout, stderr io.Writer) int {
 	if now := time.Now(); set.Stale(now) {
 		fmt.Fprintf(stderr, "note: ranges data: %s\n", set.Freshness(now))
 	}
-	o := ranges.ExportOptions{Format: ranges.Canonical(*format, ranges.ExportFormats), Region: reg, Hook: *hook, IPv6: *ipv6, Ephemeral: pr}
+	o := ranges.ExportOptions{Format: ranges.Canonical(*format, ranges.ExportFormats), Region: reg, Hook: *hook, IPv6: *ipv6, Ephemeral: pr, NFTFamily: nftFam, NFTTable: nftName}
 	if err := set.WriteExport(stdout, o); err != nil {
 		return fail(stderr, "ranges export", err)
 	}

@@ -120,6 +120,9 @@ func TestRangesBadInput(t *testing.T) {
 		{[]string{"ranges", "export", "--format", "nftable", "--region", "us-east-1"}, `did you mean "nftables"?`},
 		{[]string{"ranges", "export", "--format", "csv", "--region", "eu-wset-2"}, `did you mean "eu-west-2"?`},
 		{[]string{"ranges", "export", "--format", "csv"}, "--region is required"},
+		{[]string{"ranges", "export", "--format", "nftables", "--region", "us-east-1", "--nft-table", "filter"}, `--nft-table: nftables table "filter": want FAMILY NAME, e.g. "inet filter"`},
+		{[]string{"ranges", "export", "--format", "nftables", "--region", "us-east-1", "--nft-table", "bridge filter"}, `family "bridge" has no IP rules here`},
+		{[]string{"ranges", "export", "--format", "nftables", "--region", "us-east-1", "--nft-table", "inet fil;ter"}, `want FAMILY NAME`},
 		{[]string{"ranges", "lookup", "15.193.6.300"}, `"15.193.6.300" is not an IP address`},
 		{[]string{"ranges", "lookup"}, "give one or more IP addresses"},
 		{[]string{"ranges", "diff", rangesTestdata + "small.json"}, "give two files"},
@@ -278,7 +281,8 @@ func TestRangesExportFormats(t *testing.T) {
 }
 
 // TestRangesExportLoadsInNft loads the nftables export with nft -c (check
-// only: nothing is installed) for both hooks.
+// only: nothing is installed) for both hooks: named sets and a regular
+// chain, no base chain of its own (see TestNftExportOverridesSiteDrop).
 func TestRangesExportLoadsInNft(t *testing.T) {
 	nft, err := exec.LookPath("nft")
 	if err != nil {
@@ -292,9 +296,13 @@ func TestRangesExportLoadsInNft(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		if !strings.Contains(out, `ip daddr 15.193.6.0/24 udp dport 3478 accept comment "AMAZON_CONNECT us-east-1 15.193.6.0/24 nbg=us-east-1 createDate=2026-08-22-15-17-05"`) ||
-			!strings.Contains(out, "ip saddr 52.55.191.224/27 udp sport 3478 udp dport 32768-65535 accept") {
-			t.Fatalf("nftables export lacks the Connect rules:\n%.2000s", out)
+		if !strings.Contains(out, "15.193.6.0/24,\t# AMAZON_CONNECT us-east-1 15.193.6.0/24 nbg=us-east-1 createDate=2026-08-22-15-17-05") ||
+			!strings.Contains(out, "ip daddr @ccp_connect_v4 udp dport 3478 accept") ||
+			!strings.Contains(out, "ip saddr @ccp_connect_v4 udp sport 3478 udp dport 32768-65535 accept") ||
+			!strings.Contains(out, "ip6 daddr @ccp_web_v6 tcp dport 443 accept") ||
+			!strings.Contains(out, "nft insert rule inet filter "+map[string]string{"forward": "forward", "output": "output"}[hook]+" jump ccp_preflight") ||
+			strings.Contains(out, "type filter hook") {
+			t.Fatalf("nftables export lacks the Connect sets and chain (or makes a base chain):\n%.3000s", out)
 		}
 		f := filepath.Join(t.TempDir(), "connect.nft")
 		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
@@ -306,6 +314,29 @@ func TestRangesExportLoadsInNft(t *testing.T) {
 		if err != nil {
 			t.Fatalf("nft -c -f (hook %s): %v\n%s", hook, err, res)
 		}
+	}
+}
+
+// TestRangesExportNftIPTable: into an "ip" table (IPv4 only) the export
+// has no IPv6 set or rule, and nft accepts it.
+func TestRangesExportNftIPTable(t *testing.T) {
+	code, out, errOut := runCmd(t, "ranges", "export", "--format", "nftables", "--region", "us-east-1", "--nft-table", "ip fw")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "ip6") || strings.Contains(out, "_v6") || !strings.Contains(out, "table ip fw {") || !strings.Contains(out, "nft insert rule ip fw forward jump ccp_preflight") {
+		t.Fatalf("ip table export:\n%.1500s", out)
+	}
+	nft, err := exec.LookPath("nft")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("nft -c needs nft and root")
+	}
+	f := filepath.Join(t.TempDir(), "connect.nft")
+	if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := exec.Command(nft, "-c", "-f", f).CombinedOutput(); err != nil {
+		t.Fatalf("nft -c -f: %v\n%s", err, res)
 	}
 }
 

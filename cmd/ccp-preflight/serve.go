@@ -37,6 +37,9 @@ fleet of sites does not probe in step) and serves the latest results:
 
 It listens on loopback unless --listen says otherwise. What it checks comes
 from its flags and --config only: nothing sent over HTTP changes a target.
+Before each run it reloads the ranges data when the file changed (--ranges
+FILE, or the cache 'ccp-preflight ranges update' writes), and at once on
+SIGHUP; a damaged file keeps the previous data and is logged.
 
 Examples:
   ccp-preflight serve --region us-east-1 --instance myalias
@@ -78,7 +81,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	var misplaced string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "format", "out", "no-progress":
+		case "format", "out", "no-progress", "verbose":
 			if misplaced == "" {
 				misplaced = fl.Name
 			}
@@ -96,7 +99,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return fail(stderr, "serve --lab", err)
 	}
 	defer l.Close()
-	cfg, err := preflight.Build(f.options(fs, l))
+	opts := f.options(fs, l)
+	cfg, err := preflight.Build(opts)
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
@@ -106,8 +110,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err := validateInterval(interval, preflight.Deadline(cfg)); err != nil {
 		return fail(stderr, "serve", err)
 	}
+	reloader := newRangesReloader(opts, cfg, stderr)
+	reloader.onHangup(ctx)
 	ex, err := exporter.New(exporter.Options{
-		Run:      func(ctx context.Context) *report.Report { return preflight.Run(ctx, cfg, Version(), nil) },
+		Run: func(ctx context.Context) *report.Report {
+			return preflight.Run(ctx, reloader.current(), Version(), nil)
+		},
 		Interval: interval,
 		Render:   report.Options{ShowIP: f.showIP, FailOn: result.Status(f.failOn)},
 		Log:      stderr,
