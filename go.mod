@@ -3,6 +3,8 @@ module github.com/ccp-preflight/ccp-preflight
 go 1.26.8
 
 require (
+	github.com/Azure/go-ntlmssp v0.1.1
+	github.com/alexbrainman/sspi v0.0.0-20250919150558-7d374ff0d59e
 	github.com/dop251/goja v0.0.0-20260917113740-793a2a65c13b
 	github.com/miekg/dns v1.1.73
 	github.com/pion/ice/v4 v4.4.8

@@ -129,7 +129,9 @@ func Deadline(cfg *config.Config) time.Duration {
 	return probe.Deadline(cfg, probe.Registry())
 }
 
-// Run runs every check on cfg concurrently under Deadline(cfg) and
+// Run prepares the proxy configuration (within probe.ProxyPrepareBudget,
+// only spent when a PAC or WPAD must be fetched), then runs every check on
+// cfg concurrently under Deadline(cfg) and
 // assembles the Report, stamped with version. It never returns nil: a
 // failed network is in the results, and a ctx cancelled before the end
 // gives a report marked Interrupted. The ICE credentials (cfg.Secrets) are
@@ -137,10 +139,18 @@ func Deadline(cfg *config.Config) time.Duration {
 // result with the number done and the total, from the runner's goroutines:
 // it must be safe for concurrent use. Run does not change cfg.
 func Run(ctx context.Context, cfg *config.Config, version string, progress func(done, total int)) *report.Report {
+	start := time.Now()
+	env := probe.NewEnv(cfg)
+	// The proxy settings are read, and a PAC (or WPAD's) fetched and
+	// loaded, before the checks' budgets start: that takes no time unless
+	// the configuration names a PAC or auto-detection, and then at most
+	// probe.ProxyPrepareBudget.
+	pctx, pcancel := context.WithTimeout(ctx, probe.ProxyPrepareBudget)
+	env.PrepareProxies(pctx)
+	pcancel()
 	ctx, cancel := context.WithTimeout(ctx, Deadline(cfg))
 	defer cancel()
-	start := time.Now()
-	results := probe.Run(ctx, probe.NewEnv(cfg), probe.Registry(), progress)
+	results := probe.Run(ctx, env, probe.Registry(), progress)
 	rep := &report.Report{
 		Schema: report.Schema, Version: version, StartedAt: start.UTC(),
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
