@@ -2,11 +2,14 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/ccp-preflight/ccp-preflight/browserpolicy"
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/sysproxy"
@@ -112,6 +115,7 @@ func (e *Env) proxyResolver() *sysproxy.Resolver {
 		e.proxies = sysproxy.NewResolver(sysproxy.Options{
 			Mode: mode, Fixed: fixed, FixedFrom: "the config file",
 			PAC: cfg.ProxyPAC, PACFrom: "proxy_pac in the config file",
+			System: browserSettings,
 			Lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
 				ans := e.DNS.Lookup(ctx, host)
 				return ans.Addrs, ans.Err
@@ -120,6 +124,42 @@ func (e *Env) proxyResolver() *sysproxy.Resolver {
 		})
 	})
 	return e.proxies
+}
+
+// browserSettings are the proxy settings the agent's browser uses: a
+// Chrome, Edge or Chromium proxy policy when one is set (the browser then
+// ignores the system's settings), else the system's. When browsers'
+// policies disagree the first (Chrome, Edge, Chromium) is followed and the
+// difference is reported.
+func browserSettings(ctx context.Context) sysproxy.Settings {
+	var (
+		chosen sysproxy.Settings
+		found  bool
+		others []string
+	)
+	for _, b := range readPolicies() {
+		s, ok, _ := browserpolicy.ProxyConfig(b)
+		if !ok {
+			continue
+		}
+		if !found {
+			chosen, found = s, true
+			continue
+		}
+		if !sameSettings(s, chosen) {
+			others = append(others, fmt.Sprintf("%s differs (this run follows %s)", s.From, chosen.From))
+		}
+	}
+	if !found {
+		return sysproxy.ReadSystem(ctx)
+	}
+	chosen.Problems = append(chosen.Problems, others...)
+	return chosen
+}
+
+func sameSettings(a, b sysproxy.Settings) bool {
+	return a.AutoDetect == b.AutoDetect && a.PACURL == b.PACURL &&
+		sysproxy.Redact(a.Proxy) == sysproxy.Redact(b.Proxy) && strings.Join(a.Bypass.Rules, ",") == strings.Join(b.Bypass.Rules, ",")
 }
 
 // endpointURL is the URL the CCP opens on e: https://host/ (with the

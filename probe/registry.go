@@ -25,6 +25,7 @@ var registry = []Probe{
 	envProxy,
 	envVPN,
 	envClock,
+	browserPolicy,
 	stunBinding,
 	turnAuthChallenge,
 	turnAllocate,

@@ -34,4 +34,5 @@ const (
 	PhaseClock      = "clock"      // this computer's clock
 	PhaseUpgrade    = "upgrade"    // an HTTP → WebSocket upgrade
 	PhaseIdle       = "idle"       // an open connection kept idle
+	PhasePolicy     = "policy"     // a browser's enterprise policy
 )
