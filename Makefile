@@ -9,14 +9,18 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
-FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze
+FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze \
+	./sysproxy:FuzzPAC ./sysproxy:FuzzParsePACResult ./sysproxy:FuzzSettings ./probe:FuzzProxyChallenge ./browserpolicy:FuzzPolicyFile
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
 # blocked/impaired paths (nftables, iptables), a real browser for the HTML
-# report (chromium), promtool (prometheus), jq for the ranges comparison.
-TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2
-TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip
+# report (chromium), promtool (prometheus), jq for the ranges comparison,
+# a real proxy with its Basic and NTLM test helpers (squid), GNOME's
+# settings tool for the GNOME proxy reader (libglib2.0-bin with
+# gsettings-desktop-schemas).
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 squid libglib2.0-bin gsettings-desktop-schemas
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip squid gsettings
 
 .PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
 

@@ -120,7 +120,8 @@ func CompilePAC(ctx context.Context, name string, src []byte, host PACHost, lim 
 	}
 	prog, err := goja.Compile(name, string(src), false)
 	if err != nil {
-		return nil, p.fail("does not parse: %s", jsError(err))
+		// goja names the file in the message: the PAC is named already.
+		return nil, p.fail("does not parse: %s", strings.Replace(jsError(err), name+": ", "", 1))
 	}
 	vm := goja.New()
 	vm.SetMaxCallStackSize(1000)
@@ -149,7 +150,8 @@ func (p *PAC) fail(format string, a ...any) *PACError {
 
 // FindProxy evaluates FindProxyForURL(rawURL, host) and parses its answer.
 // The error (a *PACError) says why the PAC gave no usable answer; the
-// caller then goes DIRECT, as a browser does.
+// caller then goes DIRECT, as a browser does. A PAC stopped at its time
+// or memory limit is dead: later calls return that error at once.
 func (p *PAC) FindProxy(ctx context.Context, rawURL, host string) ([]Hop, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -213,6 +215,10 @@ func (p *PAC) eval(ctx context.Context, what string, f func() (goja.Value, error
 		case r := <-done:
 			p.vm.ClearInterrupt()
 			if stopped != nil {
+				// A PAC that ran past a limit once does so again: every
+				// later call gets the same answer at once, not after
+				// another wait.
+				p.dead = stopped
 				return stopped
 			}
 			if r.panic != nil {
@@ -231,7 +237,7 @@ func (p *PAC) eval(ctx context.Context, what string, f func() (goja.Value, error
 		case <-ectx.Done():
 			if stopped == nil {
 				if ctx.Err() != nil {
-					stopped = p.fail("was not evaluated: the run ended (%v)", ctx.Err())
+					stopped = p.fail("did not answer before the check's time ran out %s", what)
 				} else {
 					stopped = p.fail("ran past its time limit (%v) %s: a loop that never ends?", limit, what)
 				}
@@ -287,7 +293,10 @@ func jsError(err error) string {
 		s = ex.Value().String()
 	}
 	s, _, _ = strings.Cut(s, "\n")
-	return clip(s)
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
 }
 
 // install defines the standard PAC helpers (Netscape's, and Microsoft's

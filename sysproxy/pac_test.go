@@ -212,8 +212,25 @@ func TestPACCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err := p.FindProxy(ctx, "https://x/", "x")
-	if err == nil || !strings.Contains(err.Error(), "run ended") {
+	if err == nil || !strings.Contains(err.Error(), "did not answer before the check's time ran out") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPACDeadAfterLimit: a PAC stopped at its time limit is not run again
+// for the next URL (each would wait out the limit): the next call gets the
+// same answer at once, even with no time left.
+func TestPACDeadAfterLimit(t *testing.T) {
+	p, err := CompilePAC(context.Background(), "loop.pac", []byte(`function FindProxyForURL(u, h) { for (;;) {} }`), testHost(), PACLimits{Time: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err1 := p.FindProxy(context.Background(), "https://a/", "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err2 := p.FindProxy(ctx, "https://b/", "b")
+	if err1 == nil || err2 == nil || err1.Error() != err2.Error() || !strings.Contains(err2.Error(), "time limit") {
+		t.Fatalf("first %v, second %v", err1, err2)
 	}
 }
 
