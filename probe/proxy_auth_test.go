@@ -1,12 +1,15 @@
 package probe
 
 import (
+	"bufio"
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -83,9 +86,13 @@ func TestConnectAnswerBounded(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
 		c.Write([]byte("HTTP/1.1 407 Proxy Authentication Required\r\n"))
 		line := []byte("X-Filler: " + strings.Repeat("x", 1000) + "\r\n")
-		for i := 0; i < 1000; i++ {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		for { // without end, until the client hangs up
 			if _, err := c.Write(line); err != nil {
 				return
 			}
