@@ -260,3 +260,33 @@ func TestParsePACResult(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPACFindProxy is one FindProxyForURL of a typical corporate
+// PAC (host tests, one dnsResolve through a cached resolver, isInNet):
+// the cost per endpoint of a run.
+func BenchmarkPACFindProxy(b *testing.B) {
+	p, err := CompilePAC(context.Background(), "bench.pac", []byte(`function FindProxyForURL(url, host) {
+  if (isPlainHostName(host) || dnsDomainIs(host, ".corp.example")) return "DIRECT";
+  if (shExpMatch(host, "*.transport.connect.*.amazonaws.com")) return "DIRECT";
+  if (isInNet(dnsResolve(host), "10.0.0.0", "255.0.0.0")) return "DIRECT";
+  return "PROXY a.corp.example:3128; PROXY b.corp.example:3128; DIRECT";
+}`), testHost(), PACLimits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := p.FindProxy(context.Background(), "https://connect.lab.test/", "connect.lab.test"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPACCompile is loading that PAC: once per run.
+func BenchmarkPACCompile(b *testing.B) {
+	src := []byte(perHostPAC)
+	for b.Loop() {
+		if _, err := CompilePAC(context.Background(), "bench.pac", src, testHost(), PACLimits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
