@@ -9,17 +9,20 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
-FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./browsercheck:FuzzParseAnswer ./report:FuzzFindings ./internal/osrelease:FuzzPrettyName
+FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./browsercheck:FuzzParseAnswer ./report:FuzzFindings ./internal/osrelease:FuzzPrettyName \
+	./sysproxy:FuzzPAC ./sysproxy:FuzzParsePACResult ./sysproxy:FuzzSettings ./probe:FuzzProxyChallenge ./browserpolicy:FuzzPolicyFile
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
 # blocked/impaired paths (nftables, iptables), a real browser for the HTML
 # report and the browser check (chromium; unshare from util-linux gives the
 # policy test its own mount namespace), promtool (prometheus), jq for the
-# ranges comparison, squid (a real proxy; the domain allowlist export) and
-# Alertmanager (the inhibit rules in contrib/).
-TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux squid prometheus-alertmanager
-TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare squid prometheus-alertmanager amtool
+# ranges comparison, squid (a real proxy with its Basic and NTLM test
+# helpers; the domain allowlist export), Alertmanager (the inhibit rules in
+# contrib/), GNOME's settings tool for the GNOME proxy reader
+# (libglib2.0-bin with gsettings-desktop-schemas).
+TEST_DEBS := coturn nftables iptables chromium prometheus jq iproute2 util-linux squid prometheus-alertmanager libglib2.0-bin gsettings-desktop-schemas
+TEST_CMDS := turnserver nft iptables-restore chromium promtool jq ip unshare squid prometheus-alertmanager amtool gsettings
 
 .PHONY: all build test deps vet fmtcheck unit fuzz-short fuzz bench lint dist lab clean
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
+	"github.com/ccp-preflight/ccp-preflight/sysproxy"
 	"gopkg.in/yaml.v3"
 )
 
@@ -49,18 +50,22 @@ func IsInput(err error) bool {
 
 // File is the YAML config file, as written (docs/CONFIG.md).
 type File struct {
-	Region         string                   `yaml:"region"`
-	Instance       string                   `yaml:"instance"`
-	Resolver       string                   `yaml:"resolver"`
-	CAFiles        []string                 `yaml:"ca_files"`
-	HTTPSEndpoints []string                 `yaml:"https_endpoints"`
-	TURNServers    []string                 `yaml:"turn_servers"`
-	ICEServersFile string                   `yaml:"ice_servers_file"`
-	Proxy          string                   `yaml:"proxy"`
-	Timeout        string                   `yaml:"timeout"`
-	Duration       string                   `yaml:"duration"`
-	Profile        string                   `yaml:"profile"`
-	Thresholds     map[string]quality.Limit `yaml:"thresholds"`
+	Region         string   `yaml:"region"`
+	Instance       string   `yaml:"instance"`
+	Resolver       string   `yaml:"resolver"`
+	CAFiles        []string `yaml:"ca_files"`
+	HTTPSEndpoints []string `yaml:"https_endpoints"`
+	TURNServers    []string `yaml:"turn_servers"`
+	ICEServersFile string   `yaml:"ice_servers_file"`
+	Proxy          string   `yaml:"proxy"`
+	ProxyPAC       string   `yaml:"proxy_pac"`
+	// ProxyCredentialsFile holds the proxy's user name and password
+	// (proxy.go: never argv).
+	ProxyCredentialsFile string                   `yaml:"proxy_credentials_file"`
+	Timeout              string                   `yaml:"timeout"`
+	Duration             string                   `yaml:"duration"`
+	Profile              string                   `yaml:"profile"`
+	Thresholds           map[string]quality.Limit `yaml:"thresholds"`
 	// Ranges is a ranges file or URL (like --ranges).
 	Ranges string `yaml:"ranges"`
 	// Browser also runs the browser's own check (like --browser).
@@ -182,8 +187,18 @@ type Config struct {
 	Resolver string
 	// Roots are the system roots plus ca_files; nil means the system's only.
 	Roots *x509.CertPool
-	// Proxy is the configured proxy; nil means HTTPS_PROXY/NO_PROXY apply.
-	Proxy      *url.URL
+	// ProxyMode is how the proxy is chosen (proxy: and proxy_pac:, see
+	// proxy.go): system (the browser's settings, the default), none, fixed
+	// (Proxy) or pac (ProxyPAC).
+	ProxyMode sysproxy.Mode
+	// Proxy is the proxy of ProxyMode fixed, without user information (that
+	// is in ProxyAuth); nil otherwise.
+	Proxy *url.URL
+	// ProxyPAC is the PAC of ProxyMode pac: a file path, an http(s) URL,
+	// or "wpad".
+	ProxyPAC string
+	// ProxyAuth is the proxy's user name and password, when given.
+	ProxyAuth  ProxyCredentials
 	RangesFrom string // --ranges or ranges: ("" means newest of cache and embedded)
 	// Ranges is the ranges set in use: Targets.Ranges, else nil from Build
 	// (the caller loads it from RangesFrom).
@@ -209,12 +224,16 @@ func (c *Config) Skipped(id string) bool {
 }
 
 // Secrets returns the run's ICE credentials (each server's username and
-// credential, revealed) and the signaling URL's query, for report.Redact: the last guard that keeps them
+// credential, revealed), the signaling URL's query and the proxy password,
+// for report.Redact: the last guard that keeps them
 // out of every format even if a probe quoted one. Nil when there are none.
 func (c *Config) Secrets() []string {
 	var s []string
 	for _, ice := range c.ICEServers {
 		s = append(s, ice.Username.Reveal(), ice.Credential.Reveal())
+	}
+	if p := c.ProxyAuth.Password.Reveal(); p != "" {
+		s = append(s, p)
 	}
 	return append(s, c.signalingSecrets()...)
 }
@@ -422,19 +441,6 @@ func (c *Config) setRoots(f *File, _ Overrides) error {
 	return nil
 }
 
-// setProxy sets Proxy from the file.
-func (c *Config) setProxy(f *File, _ Overrides) error {
-	if f.Proxy == "" {
-		return nil
-	}
-	u, err := url.Parse(f.Proxy)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return inputErr("config proxy %q: want http://host:port", f.Proxy)
-	}
-	c.Proxy = u
-	return nil
-}
-
 // setRanges sets RangesFrom: --ranges, else the file's ranges.
 func (c *Config) setRanges(f *File, o Overrides) error {
 	c.RangesFrom = pick(o.Ranges, f.path(f.Ranges))
@@ -450,7 +456,8 @@ func (c *Config) setICE(f *File, o Overrides) error {
 }
 
 // setTargets applies o.Targets, when set (see Targets): it copies the
-// endpoint lists before changing ports, so the catalog's stay intact.
+// endpoint lists before changing ports, so the catalog's stay intact. The
+// lab's names exist only in its own DNS: no proxy applies.
 func (c *Config) setTargets(_ *File, o Overrides) error {
 	t := o.Targets
 	if t == nil {
@@ -478,7 +485,8 @@ func (c *Config) setTargets(_ *File, o Overrides) error {
 			c.TURN[i].Port = t.TURNPorts[i%len(t.TURNPorts)]
 		}
 	}
-	c.Resolver, c.Roots, c.Proxy = t.Resolver, t.Roots, nil
+	c.Resolver, c.Roots = t.Resolver, t.Roots
+	c.ProxyMode, c.Proxy, c.ProxyPAC, c.ProxyAuth = sysproxy.ModeNone, nil, "", ProxyCredentials{}
 	c.ICEServers, c.Ranges = t.ICEServers, t.Ranges
 	return nil
 }

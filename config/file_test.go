@@ -97,7 +97,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad timeout", "region: us-east-1\ntimeout: soon\n", Overrides{}, "config timeout \"soon\": want a duration"},
 		{"threshold metric", "region: us-east-1\nthresholds: {latency: {warn: 1, fail: 2}}\n", Overrides{}, "unknown metric \"latency\""},
 		{"bad endpoint", "region: us-east-1\nhttps_endpoints: [\"h:0\"]\n", Overrides{}, "bad port"},
-		{"bad proxy", "region: us-east-1\nproxy: socks://x\n", Overrides{}, "want http://host:port"},
+		{"bad proxy", "region: us-east-1\nproxy: socks://x\n", Overrides{}, "want system, none, or http://host:port"},
 		{"ca file", "region: us-east-1\nca_files: [nope.pem]\n", Overrides{}, "config ca_files"},
 		{"ca not pem", "region: us-east-1\nca_files: [site.yaml]\n", Overrides{}, "holds no PEM certificate"},
 		{"instance", "region: us-east-1\ninstance: 'bad alias!'\n", Overrides{}, "invalid --instance"},

@@ -27,6 +27,7 @@ const (
 	FileBadCreds  = "bad-creds.json"  // the same servers with a wrong password
 	FileCA        = "lab-ca.pem"      // the lab CA the config trusts
 	FileLabdState = "labd.json"       // labd's modes (faults), reloaded on SIGHUP
+	DirWWW        = "www"             // files labd serves over plain HTTP on Web:80 (PAC, wpad.dat)
 	LabRegion     = "us-east-1"
 	rogueCAName   = "Corp TLS Inspection CA"
 	labCAName     = "ccp-preflight lab CA"

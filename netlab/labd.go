@@ -25,9 +25,10 @@ import (
 // labdTTL is the TTL of the lab's DNS answers (short: faults switch often).
 const labdTTL = 5
 
-// Labd runs the cloud's DNS server (DNS:53, UDP and TCP) and HTTPS
+// Labd runs the cloud's DNS server (DNS:53, UDP and TCP), HTTPS
 // endpoints (Web:443, Hijacked:443 and Signal:443, each also a WebSocket
-// endpoint) from the files in dir, reloading
+// endpoint) and a plain HTTP file server (Web:80, the files of dir/www:
+// PAC files) from the files in dir, reloading
 // labd.json on SIGHUP, until ctx ends or SIGTERM. It writes dir/labd.ready
 // once everything listens. Run it inside the cloud namespace.
 func Labd(ctx context.Context, dir string) error {
@@ -68,6 +69,20 @@ func Labd(ctx context.Context, dir string) error {
 		srvs = append(srvs, s)
 		go s.ServeTLS(ln, "", "")
 	}
+	// Plain HTTP on Web:80 serves the files of dir/www: PAC files and
+	// WPAD's wpad.dat (as a corporate web server does).
+	www := filepath.Join(dir, DirWWW)
+	if err := os.MkdirAll(www, 0o755); err != nil {
+		return fmt.Errorf("labd: %w", err)
+	}
+	ln80, err := net.Listen("tcp", net.JoinHostPort(Web, "80"))
+	if err != nil {
+		return fmt.Errorf("labd: %w", err)
+	}
+	files := &http.Server{Handler: http.FileServer(http.Dir(www)), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: log.New(os.Stderr, "labd http: ", 0)}
+	srvs = append(srvs, files)
+	go files.Serve(ln80)
 	if err := d.applyDNS(); err != nil {
 		return err
 	}

@@ -175,6 +175,18 @@ func runCheck(t *testing.T, l *netlab.Lab, extra ...string) (Report, int) {
 // (netlab.AheadOfLoad), for the measurement scenario on a shared machine.
 func runCheckAs(t *testing.T, l *netlab.Lab, timing bool, extra ...string) (Report, int) {
 	t.Helper()
+	return runCheckWith(t, l, timing, nil, extra...)
+}
+
+// runCheckEnv is runCheck with extra environment variables (a proxy's
+// settings, its credentials).
+func runCheckEnv(t *testing.T, l *netlab.Lab, env []string, extra ...string) (Report, int) {
+	t.Helper()
+	return runCheckWith(t, l, false, env, extra...)
+}
+
+func runCheckWith(t *testing.T, l *netlab.Lab, timing bool, env []string, extra ...string) (Report, int) {
+	t.Helper()
 	bin := build(t, "cmd/ccp-preflight")
 	args := append([]string{"check", "--config", netlab.FileConfig, "--ranges", netlab.FileRanges,
 		"--format", "json", "--no-progress", "--ice-servers", netlab.FileCreds}, extra...)
@@ -186,7 +198,7 @@ func runCheckAs(t *testing.T, l *netlab.Lab, timing bool, extra ...string) (Repo
 	}
 	cmd := netlab.InNS(ctx, l.Agent(), name, args...)
 	cmd.Dir = l.Dir
-	cmd.Env = append(os.Environ(), l.Env()...)
+	cmd.Env = append(append(os.Environ(), l.Env()...), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

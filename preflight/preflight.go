@@ -138,7 +138,9 @@ func Deadline(cfg *config.Config) time.Duration {
 	return probe.Deadline(cfg, probe.Registry())
 }
 
-// Run runs every check on cfg concurrently under Deadline(cfg) and
+// Run prepares the proxy configuration (within probe.ProxyPrepareBudget,
+// only spent when a PAC or WPAD must be fetched), then runs every check on
+// cfg concurrently under Deadline(cfg) and
 // assembles the Report, stamped with version. It never returns nil: a
 // failed network is in the results, and a ctx cancelled before the end
 // gives a report marked Interrupted. The ICE credentials (cfg.Secrets) are
@@ -165,10 +167,17 @@ type Hooks struct {
 // browser check's page and opens the browser (probe.StartBrowser) before
 // the checks start, and ends both when they are done.
 func RunHooks(ctx context.Context, cfg *config.Config, version string, h Hooks) *report.Report {
-	ctx, cancel := context.WithTimeout(ctx, Deadline(cfg))
-	defer cancel()
 	start := time.Now()
 	env := probe.NewEnv(cfg)
+	// The proxy settings are read, and a PAC (or WPAD's) fetched and
+	// loaded, before the checks' budgets start: that takes no time unless
+	// the configuration names a PAC or auto-detection, and then at most
+	// probe.ProxyPrepareBudget.
+	pctx, pcancel := context.WithTimeout(ctx, probe.ProxyPrepareBudget)
+	env.PrepareProxies(pctx)
+	pcancel()
+	ctx, cancel := context.WithTimeout(ctx, Deadline(cfg))
+	defer cancel()
 	url, stopBrowser := probe.StartBrowser(ctx, env)
 	defer stopBrowser()
 	if url != "" && h.BrowserOpened != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/sysproxy"
 )
 
 // TestBudgetsFit proves every probe's budget fits inside the run's deadline
@@ -39,7 +40,7 @@ func TestBudgetsFit(t *testing.T) {
 		"ranges.membership": resolveTimeout,
 		"tcp.connect":       resolveTimeout + connectTimeout,
 		"tls.handshake":     resolveTimeout + connectTimeout + handshakeTimeout,
-		"env.proxy":         0,
+		"env.proxy":         sysproxy.DefaultPACTime, // one PAC evaluation, its dnsResolve lookups included
 	}
 	for _, p := range probes {
 		inner, ok := mine[p.ID]

@@ -1,23 +1,21 @@
 package probe
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/result"
-	"golang.org/x/net/http/httpproxy"
 )
 
 // Dial time limits, inside the probe budgets (see TestBudgetsFit).
@@ -32,53 +30,6 @@ const (
 	proxyConnectTimeout = 1500 * time.Millisecond
 )
 
-// proxyChoice is the proxy a connection to an endpoint would use.
-type proxyChoice struct {
-	// URL is nil for a direct connection.
-	URL *url.URL
-	// Source says where the choice came from: "config", "HTTPS_PROXY",
-	// "NO_PROXY" (a proxy is set but the host is exempt), "none", "lab".
-	Source string
-}
-
-// String names the proxy without credentials ("direct" when none).
-func (p proxyChoice) String() string {
-	if p.URL == nil {
-		return "direct"
-	}
-	return redactURL(p.URL)
-}
-
-// redactURL prints u without its password or user name.
-func redactURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	return c.String()
-}
-
-// proxyFor returns the proxy the path to host:port would use: the
-// configured proxy (cfg.Proxy), else HTTPS_PROXY/NO_PROXY from the
-// environment (read at each call, as a browser's system settings would
-// be). In lab mode (cfg.Lab) the environment is ignored: the lab's names
-// exist only in the lab's DNS.
-func proxyFor(cfg *config.Config, host string, port int) proxyChoice {
-	if cfg.Proxy != nil {
-		return proxyChoice{URL: cfg.Proxy, Source: "config"}
-	}
-	if cfg.Lab {
-		return proxyChoice{Source: "lab"}
-	}
-	pc := httpproxy.FromEnvironment()
-	u, err := pc.ProxyFunc()(&url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port))})
-	if err != nil || u == nil {
-		if pc.HTTPSProxy != "" && pc.NoProxy != "" {
-			return proxyChoice{Source: "NO_PROXY"}
-		}
-		return proxyChoice{Source: "none"}
-	}
-	return proxyChoice{URL: u, Source: "HTTPS_PROXY"}
-}
-
 // dialed is an open TCP connection to an endpoint (possibly a tunnel
 // through a proxy) with the facts of how it was made.
 type dialed struct {
@@ -90,6 +41,10 @@ type dialed struct {
 	// ConnectDur is the TCP set-up time (to the endpoint or the proxy);
 	// TunnelDur the CONNECT exchange (zero without a proxy).
 	ConnectDur, TunnelDur time.Duration
+	// Passed lists the earlier hops of the choice that could not be
+	// reached (a browser tries the next proxy of a PAC's list then), as
+	// "http://a:3128 could not be reached (refused)".
+	Passed []string
 }
 
 // dialError is a failed dial, already classified for a Result.
@@ -102,6 +57,9 @@ type dialError struct {
 	// Skip marks a failure another check already reports (DNS): the
 	// dependent check is skipped rather than failed twice.
 	Skip bool
+	// unreachable marks a proxy that could not be reached at all (its name,
+	// TCP or TLS): a browser then tries the choice's next hop.
+	unreachable bool
 }
 
 // result turns the failure into a Result.
@@ -114,15 +72,46 @@ func (d *dialError) result() Result {
 }
 
 // dialEndpoint opens TCP to e the way the CCP in a browser would: through
-// the proxy that applies (HTTP CONNECT), or directly to the addresses the
-// run's resolver gives (A first, then AAAA; the first that connects wins).
-// Each step is bounded by its own time limit inside ctx.
+// the proxies the browser's configuration chooses for e (Env.ProxyFor),
+// in order, moving to the next only when one cannot be reached, as a
+// browser does (HTTP CONNECT, authenticating when asked; SOCKS5), or
+// directly to the addresses the run's resolver gives (A first, then AAAA;
+// the first that connects wins). Each step is bounded by its own time
+// limit inside ctx.
 func dialEndpoint(ctx context.Context, env *Env, e catalog.Endpoint) (*dialed, *dialError) {
-	cfg := env.Cfg
-	pc := proxyFor(cfg, e.Host, e.Port)
-	if pc.URL != nil {
-		return dialProxy(ctx, env, e, pc)
+	pc := proxyFor(ctx, env, e)
+	var passed []string
+	for i, hop := range pc.Choice.Hops {
+		var (
+			d    *dialed
+			derr *dialError
+		)
+		if hop.IsDirect() {
+			pc.URL = nil
+			d, derr = dialDirect(ctx, env, e, pc)
+		} else {
+			pc.URL = hop.Proxy
+			d, derr = dialProxy(ctx, env, e, pc)
+		}
+		if derr == nil {
+			d.Passed = passed
+			return d, nil
+		}
+		if !derr.unreachable || i == len(pc.Choice.Hops)-1 || ctx.Err() != nil {
+			if len(passed) > 0 {
+				derr.Reason = fmt.Sprintf("%s (after: %s)", derr.Reason, strings.Join(passed, "; "))
+			}
+			return nil, derr
+		}
+		passed = append(passed, fmt.Sprintf("%s could not be reached (%s)", hop.String(), derr.Kind))
 	}
+	pc.URL = nil
+	return dialDirect(ctx, env, e, pc) // an empty choice: DIRECT
+}
+
+// dialDirect opens TCP to e's addresses.
+func dialDirect(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice) (*dialed, *dialError) {
+	cfg := env.Cfg
 	ans := env.DNS.Lookup(ctx, e.Host)
 	if ans.Err != nil {
 		return nil, &dialError{Phase: result.PhaseResolve, Skip: true,
@@ -180,39 +169,87 @@ func connectRemedy(cfg *config.Config, e catalog.Endpoint, k Kind) string {
 	case KindPermission:
 		return "a firewall on this computer blocks it: " + rule + " in the local firewall (or endpoint security product)"
 	case KindUnreachable:
-		return "give this computer a route to the internet (check the default gateway, VPN or whether only a proxy is allowed out; if so set HTTPS_PROXY), then " + rule
+		return "give this computer a route to the internet (check the default gateway, VPN or whether only a proxy is allowed out; if so, the browser's proxy settings or proxy: in --config), then " + rule
 	case KindRefused:
 		return rule + "; a firewall that rejects (sends a reset) rather than drops is the likely cause"
 	}
 	return rule
 }
 
-// dialProxy connects to the proxy and asks it to tunnel to e with CONNECT.
+// dialProxy connects to the proxy pc.URL and asks it to tunnel to e: HTTP
+// CONNECT (authenticating when the proxy asks, proxy_auth.go) for http://
+// and https:// proxies, SOCKS5 for socks5://.
 func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice) (*dialed, *dialError) {
 	pu := pc.URL
-	phost, pport := pu.Hostname(), pu.Port()
-	if pport == "" {
-		pport = "80"
-		if pu.Scheme == "https" {
-			pport = "443"
-		}
-	}
-	pname := redactURL(pu)
+	pname := pc.String()
 	target := net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
-	fixProxy := fmt.Sprintf("check the proxy %s (from %s) is right and reachable: allow outbound TCP %s to %s", pname, proxySource(pc), pport, phost)
+	fixTunnel := fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))
+	if pu.Scheme == "socks4" {
+		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindOther,
+			Reason: fmt.Sprintf("the proxy %s (from %s) is SOCKS4, which this tool does not test", pname, pc.Source),
+			Remedy: fmt.Sprintf("make sure %s passes TCP %d to %s, or test the path with proxy: http://… or socks5://… in --config", pname, e.Port, e.Host)}
+	}
+	start := time.Now()
+	conn, addr, derr := openProxy(ctx, env, pc)
+	if derr != nil {
+		return nil, derr
+	}
+	connectDur := time.Since(start)
+	creds, preemptive := proxyCredentials(env.Cfg, pu)
+	tstart := time.Now()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if pu.Scheme == "socks5" {
+		c, err := socks5Tunnel(ctx, conn, target, creds)
+		if err != nil {
+			conn.Close()
+			return nil, &dialError{Phase: result.PhaseProxy, Kind: Classify(err), Addr: addr,
+				Reason: fmt.Sprintf("the SOCKS5 proxy %s did not open %s: %s", pname, target, plainNetError(err)), Remedy: fixTunnel}
+		}
+		_ = c.SetDeadline(time.Time{})
+		return &dialed{Conn: c, Proxy: pc, Addr: addr, ConnectDur: connectDur, TunnelDur: time.Since(tstart)}, nil
+	}
+	var extra []func() bool
+	defer func() {
+		for _, s := range extra {
+			s()
+		}
+	}()
+	redial := func() (net.Conn, error) {
+		c, _, derr := openProxy(ctx, env, pc)
+		if derr != nil {
+			return nil, errors.New(derr.Reason)
+		}
+		extra = append(extra, context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) }))
+		return c, nil
+	}
+	tunnel, tf := connectTunnel(ctx, conn, redial, pu, target, creds, preemptive)
+	if tf != nil {
+		return nil, tunnelError(env, e, pc, addr, target, tf, creds)
+	}
+	_ = tunnel.SetDeadline(time.Time{})
+	return &dialed{Conn: tunnel, Proxy: pc, Addr: addr, ConnectDur: connectDur, TunnelDur: time.Since(tstart)}, nil
+}
+
+// openProxy opens TCP (and TLS, for an https:// proxy) to the proxy
+// pc.URL. A failure is marked unreachable: a browser tries the next hop.
+func openProxy(ctx context.Context, env *Env, pc proxyChoice) (net.Conn, string, *dialError) {
+	pu := pc.URL
+	phost, pport := pu.Hostname(), pu.Port()
+	pname := pc.String()
+	fixProxy := fmt.Sprintf("check the proxy %s (from %s) is right and reachable: allow outbound TCP %s to %s", pname, pc.Source, pport, phost)
 	ans := env.DNS.Lookup(ctx, phost)
 	if ans.Err != nil {
-		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindOther,
-			Reason: fmt.Sprintf("the proxy's name %s did not resolve (%s: %v)", phost, ans.Kind, ans.Err), Remedy: fixProxy}
+		return nil, "", &dialError{Phase: result.PhaseProxy, Kind: KindOther, unreachable: true,
+			Reason: fmt.Sprintf("the proxy's name %s did not resolve (%s)", phost, ans.Kind), Remedy: fixProxy}
 	}
 	var (
-		conn  net.Conn
-		err   error
-		addr  string
-		start = time.Now()
+		conn net.Conn
+		err  error
+		addr string
 	)
+	p, _ := strconv.Atoi(pport)
 	for _, a := range ans.Addrs {
-		p, _ := strconv.Atoi(pport)
 		addr = netip.AddrPortFrom(a, uint16(p)).String()
 		if conn, err = dialTCP(ctx, addr); err == nil || ctx.Err() != nil {
 			break
@@ -220,10 +257,9 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 	}
 	if err != nil {
 		k := Classify(err)
-		return nil, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr,
+		return nil, addr, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr, unreachable: true,
 			Reason: Explain(k, fmt.Sprintf("TCP to the proxy %s (%s)", pname, addr)), Remedy: fixProxy}
 	}
-	connectDur := time.Since(start)
 	if pu.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{ServerName: phost, RootCAs: env.Cfg.Roots})
 		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
@@ -231,72 +267,56 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 		cancel()
 		if err != nil {
 			conn.Close()
-			return nil, &dialError{Phase: result.PhaseProxy, Kind: Classify(err), Addr: addr,
+			return nil, addr, &dialError{Phase: result.PhaseProxy, Kind: Classify(err), Addr: addr, unreachable: true,
 				Reason: fmt.Sprintf("TLS to the proxy %s failed: %v", pname, err), Remedy: fixProxy}
 		}
 		conn = tc
 	}
-	tstart := time.Now()
-	dl := time.Now().Add(proxyConnectTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
-		dl = d
+	return conn, addr, nil
+}
+
+// tunnelError turns a refused or failed CONNECT into a dialError, naming
+// the authentication schemes the proxy offered and the one that failed.
+func tunnelError(env *Env, e catalog.Endpoint, pc proxyChoice, addr, target string, tf *tunnelFailure, creds config.ProxyCredentials) *dialError {
+	pname := pc.String()
+	d := &dialError{Phase: result.PhaseProxy, Kind: KindRefused, Addr: addr,
+		Remedy: fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))}
+	offers := ""
+	if len(tf.Offered) > 0 {
+		offers = "; it offers " + strings.Join(tf.Offered, ", ")
 	}
-	_ = conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}, Host: target, Header: http.Header{}}
-	if u := pu.User; u != nil {
-		pw, _ := u.Password()
-		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
-	}
-	br := bufio.NewReader(conn)
-	err = req.Write(conn)
-	var resp *http.Response
-	if err == nil {
-		resp, err = http.ReadResponse(br, req)
-	}
-	if err != nil {
-		conn.Close()
-		k := Classify(err)
-		reason := fmt.Sprintf("the proxy %s did not answer CONNECT %s: %v", pname, target, err)
-		if k == KindTimeout {
-			reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s before the timeout (it may be unable to reach %s itself)", pname, target, e.Host)
+	switch {
+	case tf.Err != nil && tf.Status == 0:
+		d.Kind = Classify(tf.Err)
+		d.Reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s: %s", pname, target, plainNetError(tf.Err))
+		if d.Kind == KindTimeout {
+			d.Reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s before the timeout (it may be unable to reach %s itself)", pname, target, e.Host)
 		}
-		return nil, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr, Reason: reason,
-			Remedy: fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))}
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		conn.Close()
-		reason := fmt.Sprintf("the proxy %s refused to tunnel to %s: HTTP %s", pname, target, resp.Status)
-		remedy := fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))
-		if resp.StatusCode == http.StatusProxyAuthRequired {
-			reason = fmt.Sprintf("the proxy %s asks for authentication (HTTP 407) before tunnelling to %s", pname, target)
-			remedy = fmt.Sprintf("exempt %s from proxy authentication (browsers may pass it with single sign-on; this tool cannot), or put the proxy's user and password in the proxy URL", e.Host)
+	case tf.Err != nil:
+		d.Reason = fmt.Sprintf("proxy authentication with %s failed: %v (HTTP %s%s)", pname, tf.Err, tf.StatusText, offers)
+		d.Remedy = fmt.Sprintf("exempt %s from proxy authentication on %s, or check the proxy's %s set-up", e.Host, pname, tf.Tried)
+	case tf.Status == http.StatusProxyAuthRequired && tf.Tried != "":
+		d.Reason = fmt.Sprintf("the proxy %s rejected %s before tunnelling to %s (HTTP 407%s)", pname, authDescription(tf.Tried, creds), target, offers)
+		d.Remedy = fmt.Sprintf("check the proxy user name and password (%s), or exempt %s from proxy authentication", orStr(creds.From, "the logged-in user"), e.Host)
+	case tf.Status == http.StatusProxyAuthRequired:
+		d.Reason = fmt.Sprintf("the proxy %s asks for authentication (HTTP 407%s) before tunnelling to %s, and %s", pname, offers, target, tf.Why)
+		d.Remedy = fmt.Sprintf("exempt %s from proxy authentication (browsers may pass it with single sign-on)", e.Host)
+		if strings.Contains(tf.Why, "no proxy credentials") {
+			d.Remedy += fmt.Sprintf("; or, to test as a user, put the proxy's user name (DOMAIN\\user) and password in a file named by proxy_credentials_file in --config or by %s, or in %s and %s (never on the command line)",
+				config.EnvProxyCredentialsFile, config.EnvProxyUser, config.EnvProxyPassword)
 		}
-		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindRefused, Addr: addr, Reason: reason, Remedy: remedy}
+	default:
+		d.Reason = fmt.Sprintf("the proxy %s refused to tunnel to %s: HTTP %s", pname, target, tf.StatusText)
 	}
-	_ = conn.SetDeadline(time.Time{})
-	if br.Buffered() > 0 {
-		conn = &bufConn{Conn: conn, r: br}
-	}
-	return &dialed{Conn: conn, Proxy: pc, Addr: addr, ConnectDur: connectDur, TunnelDur: time.Since(tstart)}, nil
+	return d
 }
 
-func proxySource(pc proxyChoice) string {
-	if pc.Source == "config" {
-		return "the config file"
+func orStr(s, def string) string {
+	if s == "" {
+		return def
 	}
-	return "the HTTPS_PROXY environment variable"
+	return s
 }
-
-// bufConn is a Conn whose first bytes were already read into r.
-type bufConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // withDeadline sets conn's deadline to ctx's and makes ctx's end unblock
 // it; call the returned stop when done.

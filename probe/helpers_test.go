@@ -7,6 +7,7 @@ package probe
 import (
 	"context"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,9 +73,13 @@ func wantResult(t *testing.T, r Result, status Status, phase string, reasonHas, 
 const rtcHost = "rtc.connect-telecom.us-east-1.amazonaws.com"
 
 // noEnvProxy clears the proxy environment so only the test's choice applies.
+// It also unsets auto_proxy (set but empty would mean WPAD) and the
+// desktop (so GNOME's settings are not read).
 func noEnvProxy(t *testing.T) {
-	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"} {
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+		"ALL_PROXY", "all_proxy", "auto_proxy", "XDG_CURRENT_DESKTOP"} {
 		t.Setenv(k, "")
+		os.Unsetenv(k)
 	}
 }
 

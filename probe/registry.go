@@ -27,6 +27,7 @@ var registry = []Probe{
 	envProxy,
 	envVPN,
 	envClock,
+	browserPolicy,
 	stunBinding,
 	turnAuthChallenge,
 	turnAllocate,

@@ -10,6 +10,7 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/result"
+	"github.com/ccp-preflight/ccp-preflight/sysproxy"
 )
 
 // Target is one thing a probe checks: an endpoint, and for credentialed
@@ -57,6 +58,10 @@ type Env struct {
 	Browser BrowserSession
 
 	board board // results as they finish, for Await
+
+	// proxies chooses the proxy per URL (ProxyFor, proxy.go), built once.
+	proxyOnce sync.Once
+	proxies   *sysproxy.Resolver
 }
 
 // NewEnv returns an Env for cfg with a fresh resolver cache.

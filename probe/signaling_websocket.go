@@ -137,7 +137,7 @@ func runSignaling(ctx context.Context, env *Env, t Target) Result {
 	r.SetDetail("expected", expectedAnswer(cfg, sg))
 	rule := signalingRule(cfg, sg)
 
-	if pc := proxyFor(cfg, e.Host, e.Port); pc.URL == nil {
+	if pc := proxyFor(ctx, env, e); pc.URL == nil {
 		if ans := env.DNS.Lookup(ctx, e.Host); ans.Err != nil {
 			return signalingUnresolved(r, sg, ans, rule)
 		}

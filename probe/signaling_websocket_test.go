@@ -54,14 +54,6 @@ func runSig(t *testing.T, env *Env, tm wsTiming) Result {
 	return r
 }
 
-func values(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
 // startWS is the lab's HTTPS server serving the lab's WebSocket endpoint.
 func startWS(t *testing.T) (*lab.CA, *lab.HTTPSServer, *lab.WebSocketServer) {
 	t.Helper()

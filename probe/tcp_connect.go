@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -47,9 +48,18 @@ func runTCP(ctx context.Context, env *Env, t Target) Result {
 	if d.Proxy.URL != nil {
 		r.SetMetric("proxy_connect_ms", ms(d.TunnelDur))
 		r.SetDetail("proxy", d.Proxy.String())
-		r.Reason = fmt.Sprintf("TCP %d opened through the proxy %s", t.Endpoint.Port, d.Proxy)
+		r.SetDetail("proxy_source", d.Proxy.Source)
+		r.Reason = fmt.Sprintf("TCP %d opened through the proxy %s (from %s)", t.Endpoint.Port, d.Proxy, d.Proxy.Source)
 	} else {
 		r.Reason = fmt.Sprintf("TCP %d opened to %s", t.Endpoint.Port, d.Addr)
+	}
+	if len(d.Passed) > 0 {
+		// A browser gets through too, but only after waiting on the dead
+		// proxy for each new connection until it marks it bad.
+		r.Status, r.Phase = Warn, result.PhaseProxy
+		r.SetDetail("passed", strings.Join(d.Passed, "; "))
+		r.Reason = fmt.Sprintf("%s, after: %s", r.Reason, strings.Join(d.Passed, "; "))
+		r.Remedy = fmt.Sprintf("repair the proxies that could not be reached, or remove them from %s", d.Proxy.Source)
 	}
 	return r
 }

@@ -34,6 +34,7 @@ const (
 	PhaseClock      = "clock"      // this computer's clock
 	PhaseUpgrade    = "upgrade"    // an HTTP → WebSocket upgrade
 	PhaseIdle       = "idle"       // an open connection kept idle
+	PhasePolicy     = "policy"     // a browser's enterprise policy
 )
 
 // Phases of the browser's own checks (check --browser).

@@ -200,7 +200,7 @@ func TestCheckNagiosExitCodes(t *testing.T) {
 	}{
 		{[]string{"check", "--format", "nagios", "--region", "xx-nowhere-1"}, 3, `CCP-PREFLIGHT UNKNOWN - --region: unknown region "xx-nowhere-1"`},
 		{[]string{"check", "--format=nagios", "--bogus"}, 3, "CCP-PREFLIGHT UNKNOWN - flag provided but not defined: -bogus"},
-		{[]string{"check", "--format", "nagios", "--region", "us-east-1", "--skip", "r,d,t,e,s,p,n,m,c", "--no-progress"}, 3, "CCP-PREFLIGHT UNKNOWN - "},
+		{[]string{"check", "--format", "nagios", "--region", "us-east-1", "--skip", "r,d,t,e,s,p,n,m,c,b", "--no-progress"}, 3, "CCP-PREFLIGHT UNKNOWN - "},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
