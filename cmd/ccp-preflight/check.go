@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/preflight"
 	"github.com/ccp-preflight/ccp-preflight/report"
@@ -157,7 +157,7 @@ func runCheck(args []string, stdout, stderr io.Writer) (code int) {
 func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) int {
 	opts := report.Options{Color: f.out == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: result.Status(f.failOn)}
 	if f.out != "" {
-		if err := writeFileAtomic(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
+		if err := safefile.Write(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--out: " + err.Error()})
 		}
 		fmt.Fprintln(stderr, report.Headline(rep))
@@ -167,7 +167,7 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 	if f.saveHTML != "" {
 		html := opts
 		html.Color = false
-		if err := writeFileAtomic(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
+		if err := safefile.Write(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--save-html: " + err.Error()})
 		}
 	}
@@ -262,22 +262,4 @@ func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_ = p.bar.Finish()
-}
-
-// writeFileAtomic writes path via a temp file in the same directory and a
-// rename, so a failed write never leaves a truncated file behind.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
