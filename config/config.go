@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 	"gopkg.in/yaml.v3"
@@ -32,6 +32,12 @@ const (
 	MinDuration     = time.Second
 	MaxDuration     = 30 * time.Minute
 	MaxCapacity     = 200
+	// MaxFileBytes bounds the config file and the ICE servers file (and
+	// $CCP_PREFLIGHT_ICE_SERVERS): a real one is a few hundred bytes.
+	MaxFileBytes = 1 << 20
+	// MaxCAFileBytes bounds each ca_files entry: a whole system bundle is
+	// about 200 KB.
+	MaxCAFileBytes = 4 << 20
 )
 
 // InputError is a usage, configuration or input error: exit code 2.
@@ -67,9 +73,10 @@ type File struct {
 	dir string // the file's directory: relative paths resolve against it
 }
 
-// LoadFile reads and strictly decodes a config file.
+// LoadFile reads and strictly decodes a config file: a regular file of at
+// most MaxFileBytes (inputfile.Read).
 func LoadFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, inputErr("--config: %v", err)
 	}
@@ -372,7 +379,7 @@ func (c *Config) setRoots(f *File, _ Overrides) error {
 		pool = x509.NewCertPool()
 	}
 	for _, p := range f.CAFiles {
-		b, err := os.ReadFile(f.path(p))
+		b, err := inputfile.Read(f.path(p), MaxCAFileBytes)
 		if err != nil {
 			return inputErr("config ca_files: %v", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 )
 
 // Environment variables that carry credentials instead of argv.
@@ -105,24 +107,29 @@ func ParseTURNURL(s string) (TURNURL, error) {
 }
 
 // LoadICEServers reads ICE servers from path, else from the environment
-// (EnvICEServersFile, then EnvICEServers). None anywhere is not an error.
+// (EnvICEServersFile, then EnvICEServers). A file must be a regular file,
+// and a file or the variable at most MaxFileBytes. None anywhere is not an
+// error.
 func LoadICEServers(path string) ([]ICEServer, error) {
 	var b []byte
 	src := path
 	switch {
 	case path != "":
 		var err error
-		if b, err = os.ReadFile(path); err != nil {
+		if b, err = inputfile.Read(path, MaxFileBytes); err != nil {
 			return nil, inputErr("--ice-servers: %v", err)
 		}
 	case os.Getenv(EnvICEServersFile) != "":
 		src = os.Getenv(EnvICEServersFile)
 		var err error
-		if b, err = os.ReadFile(src); err != nil {
+		if b, err = inputfile.Read(src, MaxFileBytes); err != nil {
 			return nil, inputErr("%s: %v", EnvICEServersFile, err)
 		}
 	case os.Getenv(EnvICEServers) != "":
 		src, b = "$"+EnvICEServers, []byte(os.Getenv(EnvICEServers))
+		if len(b) > MaxFileBytes {
+			return nil, inputErr("$%s: larger than %s", EnvICEServers, inputfile.Size(MaxFileBytes))
+		}
 	default:
 		return nil, nil
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	ccppreflight "github.com/ccp-preflight/ccp-preflight"
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 )
 
 // DefaultURL is where AWS publishes the file.
@@ -245,7 +246,7 @@ func Open(from string) (*Set, error) {
 		defer cancel()
 		return fetch(ctx, http.DefaultClient, from)
 	}
-	b, err := os.ReadFile(from)
+	b, err := inputfile.Read(from, MaxFileSize)
 	if err != nil {
 		return nil, &InputError{Source: from, Offset: -1, Msg: plainErr(err)}
 	}
@@ -260,7 +261,7 @@ func openNewest(path string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Embedded()
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 )
 
 // UpdateOptions configure Update. Zero values mean the defaults.
@@ -68,7 +70,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	res := &UpdateResult{Path: path}
 
 	var cached *Set
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := inputfile.Read(path, MaxFileSize); err == nil {
 		if s, err := LoadBytes(b, path); err == nil {
 			cached = s
 			res.Previous = s.CreateDate
