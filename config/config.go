@@ -17,6 +17,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 	"gopkg.in/yaml.v3"
@@ -40,10 +41,12 @@ const (
 	MaxCAFileBytes = 4 << 20
 )
 
-// InputError is a usage, configuration or input error: exit code 2.
+// InputError is a usage, configuration or input error: exit code 2. Its
+// message never shows the user:password@ of a URL it quotes (a proxy's, a
+// ranges URL's): Error redacts them (redact.Text) whoever built it.
 type InputError struct{ Msg string }
 
-func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Error() string { return redact.Text(e.Msg) }
 
 func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
 
@@ -321,6 +324,9 @@ func (c *Config) setHTTPS(f *File, _ Overrides) error {
 		}
 		return nil
 	}
+	if n := len(f.HTTPSEndpoints); n > MaxHTTPSEndpoints {
+		return inputErr("config https_endpoints: %d entries: at most %d (a run checks them all at once, under one deadline)", n, MaxHTTPSEndpoints)
+	}
 	for _, s := range f.HTTPSEndpoints {
 		ep, err := endpoint(s, 443, catalog.EC2, "https_endpoints")
 		if err != nil {
@@ -342,6 +348,9 @@ func (c *Config) setTURN(f *File, _ Overrides) error {
 		c.TURN = region.TURN // shared with the catalog: never written to
 		return nil
 	}
+	if n := len(f.TURNServers); n > MaxTURNServers {
+		return inputErr("config turn_servers: %d entries: at most %d (a run checks them all at once, under one deadline)", n, MaxTURNServers)
+	}
 	for _, s := range f.TURNServers {
 		ep, err := endpoint(s, 3478, catalog.AmazonConnect, "turn_servers")
 		if err != nil {
@@ -353,19 +362,25 @@ func (c *Config) setTURN(f *File, _ Overrides) error {
 	return nil
 }
 
-// setResolver sets Resolver from the file (port 53 unless given).
+// setResolver sets Resolver from the file: a DNS server as host or
+// host:port (port 53 unless given; an IPv6 address in brackets when a
+// port follows). A URL (DNS over HTTPS) is refused: the probes speak
+// plain DNS over UDP and TCP.
 func (c *Config) setResolver(f *File, _ Overrides) error {
 	if f.Resolver == "" {
 		return nil
 	}
-	r := f.Resolver
-	if _, _, err := net.SplitHostPort(r); err != nil {
-		r = net.JoinHostPort(r, "53")
+	if strings.Contains(f.Resolver, "://") {
+		return inputErr("config resolver %q: a URL (DNS over HTTPS) is not supported: want a DNS server's host or host:port", f.Resolver)
 	}
-	if _, _, err := net.SplitHostPort(r); err != nil {
-		return inputErr("config resolver %q: want host or host:port", f.Resolver)
+	host, port, err := splitHost(f.Resolver)
+	if err != nil {
+		return inputErr("config resolver %q: %v (want host or host:port)", f.Resolver, err)
 	}
-	c.Resolver = r
+	if port == 0 {
+		port = 53
+	}
+	c.Resolver = net.JoinHostPort(host, strconv.Itoa(port))
 	return nil
 }
 
@@ -398,7 +413,7 @@ func (c *Config) setProxy(f *File, _ Overrides) error {
 	}
 	u, err := url.Parse(f.Proxy)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return inputErr("config proxy %q: want http://host:port", f.Proxy)
+		return inputErr("config proxy %q: want http://host:port", redact.URL(f.Proxy))
 	}
 	c.Proxy = u
 	return nil
@@ -471,12 +486,8 @@ func setThreshold(t *quality.Thresholds, name string, v quality.Limit) error {
 	default:
 		return inputErr("config thresholds: unknown metric %q (want rtt_ms, jitter_ms, loss_ratio or mos)", name)
 	}
-	if name == "mos" {
-		if v.Warn < v.Fail || v.Fail < 1 || v.Warn > 5 {
-			return inputErr("config thresholds.mos: want 1 ≤ fail ≤ warn ≤ 5, got warn %v fail %v", v.Warn, v.Fail)
-		}
-	} else if v.Warn < 0 || v.Fail < v.Warn {
-		return inputErr("config thresholds.%s: want 0 ≤ warn ≤ fail, got warn %v fail %v", name, v.Warn, v.Fail)
+	if err := checkLimit(name, v.Warn, v.Fail); err != nil {
+		return err
 	}
 	*l = v
 	t.Sources[name] = "configured in --config"
@@ -484,16 +495,12 @@ func setThreshold(t *quality.Thresholds, name string, v quality.Limit) error {
 }
 
 func endpoint(s string, defPort int, svc catalog.Service, key string) (catalog.Endpoint, error) {
-	host, port := s, defPort
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return catalog.Endpoint{}, inputErr("config %s %q: bad port", key, s)
-		}
-		host, port = h, n
+	host, port, err := splitHost(s)
+	if err != nil {
+		return catalog.Endpoint{}, inputErr("config %s %q: %v (want host or host:port)", key, s, err)
 	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return catalog.Endpoint{}, inputErr("config %s %q: want host:port", key, s)
+	if port == 0 {
+		port = defPort
 	}
 	return catalog.Endpoint{Host: host, Port: port, Service: svc}, nil
 }

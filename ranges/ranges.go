@@ -22,6 +22,7 @@ import (
 
 	ccppreflight "github.com/ccp-preflight/ccp-preflight"
 	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // DefaultURL is where AWS publishes the file.
@@ -291,21 +292,23 @@ func openNewest(path string) (*Set, error) {
 	return s, err
 }
 
-// fetch downloads and loads a file from url.
+// fetch downloads and loads a file from url. Errors and the Set's Source
+// name the URL without the user:password@ it may carry.
 func fetch(ctx context.Context, c *http.Client, url string) (*Set, error) {
+	name := redact.URL(url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, &InputError{Source: url, Offset: -1, Msg: err.Error()}
+		return nil, &InputError{Source: name, Offset: -1, Msg: redact.Text(err.Error())}
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", url, err)
+		return nil, fmt.Errorf("%s: %s", name, redact.Text(err.Error()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %s", url, resp.Status)
+		return nil, fmt.Errorf("%s: HTTP %s", name, resp.Status)
 	}
-	return Load(resp.Body, url)
+	return Load(resp.Body, name)
 }
 
 // plainErr drops the "open PATH: " prefix the os package adds (the path is

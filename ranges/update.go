@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // UpdateOptions configure Update. Zero values mean the defaults.
@@ -66,6 +67,9 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		}
 		o.CacheDir = d
 	}
+	// name is the URL as messages and the metadata file show it: without
+	// a user:password@ it may carry.
+	name := redact.URL(o.URL)
 	path := filepath.Join(o.CacheDir, CacheFile)
 	res := &UpdateResult{Path: path}
 
@@ -87,9 +91,9 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
 	if err != nil {
-		return nil, &InputError{Source: "--url", Offset: -1, Msg: err.Error()}
+		return nil, &InputError{Source: "--url", Offset: -1, Msg: redact.Text(err.Error())}
 	}
-	if cached != nil && m.URL == o.URL {
+	if cached != nil && m.URL == name {
 		if m.ETag != "" {
 			req.Header.Set("If-None-Match", m.ETag)
 		}
@@ -99,7 +103,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", name, redact.Text(err.Error()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
@@ -107,13 +111,13 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		return res, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: HTTP %s (the cache is unchanged)", o.URL, resp.Status)
+		return nil, fmt.Errorf("download %s: HTTP %s (the cache is unchanged)", name, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", name, redact.Text(err.Error()))
 	}
-	s, err := LoadBytes(body, o.URL)
+	s, err := LoadBytes(body, name)
 	if err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
@@ -122,7 +126,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		return nil, err
 	}
 	if cached != nil && s.CreateDate.Before(cached.CreateDate) {
-		return nil, &InputError{Source: o.URL, Offset: -1, Msg: fmt.Sprintf(
+		return nil, &InputError{Source: name, Offset: -1, Msg: fmt.Sprintf(
 			"refusing createDate %s: older than the cached %s (the cache is unchanged)",
 			s.CreateDate.Format(CreateDateLayout), cached.CreateDate.Format(CreateDateLayout))}
 	}
@@ -137,7 +141,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	s.Source = path
 	res.Set = s
-	nm := meta{URL: o.URL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC().Format(time.RFC3339)}
+	nm := meta{URL: name, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC().Format(time.RFC3339)}
 	if b, err := json.MarshalIndent(nm, "", "  "); err == nil {
 		// The metadata only saves a download next time: failing to write it
 		// is not an error.
