@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -31,6 +35,36 @@ const (
 	// resolves and connects to the endpoint itself first.
 	proxyConnectTimeout = 1500 * time.Millisecond
 )
+
+// maxProxyAnswer bounds the proxy's answer to CONNECT (status line and
+// headers): a real one is a few hundred bytes; http.Transport bounds the
+// same read (at 10 MiB). Without it an endless status line or header
+// block grows memory for as long as proxyConnectTimeout lets it.
+const maxProxyAnswer = 64 << 10
+
+// errProxyAnswerTooLarge is a proxy answer over maxProxyAnswer.
+var errProxyAnswerTooLarge = errors.New("the answer's status line and headers exceed 64 KiB")
+
+// readProxyAnswer reads the proxy's answer to the CONNECT req from conn,
+// at most maxProxyAnswer bytes of it (errProxyAnswerTooLarge beyond). On a
+// 200 the returned reader goes on reading the tunnel from conn without a
+// limit (it may hold the tunnel's first bytes already); on any other status
+// the caller drops the connection without reading the body.
+func readProxyAnswer(conn io.Reader, req *http.Request) (*http.Response, *bufio.Reader, error) {
+	lr := &io.LimitedReader{R: conn, N: maxProxyAnswer}
+	br := bufio.NewReader(lr)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		if lr.N <= 0 {
+			err = errProxyAnswerTooLarge
+		}
+		return nil, nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		lr.N = math.MaxInt64
+	}
+	return resp, br, nil
+}
 
 // proxyChoice is the proxy a connection to an endpoint would use.
 type proxyChoice struct {
@@ -249,26 +283,30 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 		pw, _ := u.Password()
 		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
 	}
-	br := bufio.NewReader(conn)
 	err = req.Write(conn)
-	var resp *http.Response
+	var (
+		resp *http.Response
+		br   *bufio.Reader
+	)
 	if err == nil {
-		resp, err = http.ReadResponse(br, req)
+		resp, br, err = readProxyAnswer(conn, req)
 	}
 	if err != nil {
 		conn.Close()
 		k := Classify(err)
 		reason := fmt.Sprintf("the proxy %s did not answer CONNECT %s: %v", pname, target, err)
-		if k == KindTimeout {
+		switch {
+		case errors.Is(err, errProxyAnswerTooLarge):
+			reason = fmt.Sprintf("the proxy %s answered CONNECT %s with more than 64 KiB of status line and headers: not an HTTP proxy's answer (something else listens on the proxy's port, or the proxy is broken)", pname, target)
+		case k == KindTimeout:
 			reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s before the timeout (it may be unable to reach %s itself)", pname, target, e.Host)
 		}
 		return nil, &dialError{Phase: result.PhaseProxy, Kind: k, Addr: addr, Reason: reason,
 			Remedy: fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))}
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		conn.Close()
-		reason := fmt.Sprintf("the proxy %s refused to tunnel to %s: HTTP %s", pname, target, resp.Status)
+		reason := fmt.Sprintf("the proxy %s refused to tunnel to %s: HTTP %s", pname, target, clipText(resp.Status, 120))
 		remedy := fmt.Sprintf("on the proxy %s, allow CONNECT to %s (%s)", pname, target, RemedyHTTPS(env.Cfg, e))
 		if resp.StatusCode == http.StatusProxyAuthRequired {
 			reason = fmt.Sprintf("the proxy %s asks for authentication (HTTP 407) before tunnelling to %s", pname, target)
@@ -276,11 +314,24 @@ func dialProxy(ctx context.Context, env *Env, e catalog.Endpoint, pc proxyChoice
 		}
 		return nil, &dialError{Phase: result.PhaseProxy, Kind: KindRefused, Addr: addr, Reason: reason, Remedy: remedy}
 	}
+	resp.Body.Close() // a 200 to CONNECT has no body: the tunnel follows
 	_ = conn.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {
 		conn = &bufConn{Conn: conn, r: br}
 	}
 	return &dialed{Conn: conn, Proxy: pc, Addr: addr, ConnectDur: connectDur, TunnelDur: time.Since(tstart)}, nil
+}
+
+// clipText shortens s (text a server sent) to at most n bytes, on a rune
+// boundary, marking the cut with "…".
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func proxySource(pc proxyChoice) string {
