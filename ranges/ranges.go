@@ -233,6 +233,12 @@ func Embedded() (*Set, error) { return LoadBytes(ccppreflight.IPRanges, SourceEm
 // the embedded copy; else a file path or an http(s) URL. Bad content is
 // an *InputError; an unreadable file or failed download a plain error.
 func Open(from string) (*Set, error) {
+	return OpenContext(context.Background(), from)
+}
+
+// OpenContext is Open with a download (an http(s) URL) bounded by ctx as
+// well as by fetchTimeout.
+func OpenContext(ctx context.Context, from string) (*Set, error) {
 	switch {
 	case from == "":
 		dir, err := CacheDir()
@@ -242,8 +248,8 @@ func Open(from string) (*Set, error) {
 		return openNewest(filepath.Join(dir, CacheFile))
 	case from == SourceEmbedded:
 		return Embedded()
-	case strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://"):
-		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	case IsURL(from):
+		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		return fetch(ctx, http.DefaultClient, from)
 	}
@@ -252,6 +258,12 @@ func Open(from string) (*Set, error) {
 		return nil, &InputError{Source: from, Offset: -1, Msg: plainErr(err)}
 	}
 	return LoadBytes(b, from)
+}
+
+// IsURL reports whether from (a --ranges value) is an http(s) URL, which
+// Open downloads.
+func IsURL(from string) bool {
+	return strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://")
 }
 
 // openNewest loads the cache at path when it is newer than the embedded

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 	"github.com/ccp-preflight/ccp-preflight/internal/redact"
+	"golang.org/x/net/http/httpguts"
 )
 
 // UpdateOptions configure Update. Zero values mean the defaults.
@@ -72,6 +73,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	name := redact.URL(o.URL)
 	path := filepath.Join(o.CacheDir, CacheFile)
 	res := &UpdateResult{Path: path}
+	cleanStaleTemps(o.CacheDir, time.Now())
 
 	var cached *Set
 	if b, err := inputfile.Read(path, MaxFileSize); err == nil {
@@ -84,8 +86,8 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	var m meta
 	if cached != nil {
-		if b, err := os.ReadFile(path + ".meta"); err == nil && json.Unmarshal(b, &m) != nil {
-			m = meta{}
+		if b, err := inputfile.Read(path+".meta", maxMetaSize); err == nil {
+			m = parseMeta(b)
 		}
 	}
 
@@ -148,6 +150,56 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		_ = writeAtomic(path+".meta", append(b, '\n'))
 	}
 	return res, nil
+}
+
+// maxMetaSize bounds the metadata file read (a real one is ~200 bytes).
+const maxMetaSize = 64 << 10
+
+// maxValidator bounds an ETag or Last-Modified kept from a download.
+const maxValidator = 1024
+
+// parseMeta decodes the metadata file. Its ETag and Last-Modified came
+// from a server and go back to it as If-None-Match and If-Modified-Since:
+// a value that is not a valid header field value (or longer than
+// maxValidator) is dropped, so a damaged file costs a full download
+// instead of failing every update. Anything that does not decode is the
+// zero meta (no conditional request).
+func parseMeta(b []byte) meta {
+	var m meta
+	if json.Unmarshal(b, &m) != nil {
+		return meta{}
+	}
+	if len(m.ETag) > maxValidator || !httpguts.ValidHeaderFieldValue(m.ETag) {
+		m.ETag = ""
+	}
+	if len(m.LastModified) > maxValidator || !httpguts.ValidHeaderFieldValue(m.LastModified) {
+		m.LastModified = ""
+	}
+	return m
+}
+
+// staleTempAge is the age beyond which a temp file of the cache is
+// stale: one lives only while a downloaded file is written (milliseconds),
+// so a minute-old one was left by a process killed mid-write.
+const staleTempAge = time.Minute
+
+// cleanStaleTemps removes the temp files writeAtomic leaves in dir when
+// the process is killed between creating and renaming them
+// (.ip-ranges.json.tmp-*, .ip-ranges.json.meta.tmp-*), once older than
+// staleTempAge at now: a younger one may belong to an update running
+// now. Only regular files are removed; failures are ignored (the cache
+// works with them there).
+func cleanStaleTemps(dir string, now time.Time) {
+	for _, pattern := range []string{"." + CacheFile + ".tmp-*", "." + CacheFile + ".meta.tmp-*"} {
+		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, n := range names {
+			fi, err := os.Lstat(n)
+			if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleTempAge {
+				continue
+			}
+			_ = os.Remove(n)
+		}
+	}
 }
 
 // writeAtomic writes b to path via a synced temp file in the same

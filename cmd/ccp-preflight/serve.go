@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
+	if cfg.Ranges != nil && cfg.Ranges.Note != "" {
+		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s\n", cfg.Ranges.Note)
+	}
 	if err := validateInterval(interval, preflight.Deadline(cfg)); err != nil {
 		return fail(stderr, "serve", err)
 	}
