@@ -73,7 +73,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.lab, "lab", false, "run against TURN, DNS and TLS servers started on loopback (self-test)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar on stderr")
 	fs.StringVar(&f.saveHTML, "save-html", "", "also write the HTML report of the same run to `FILE` (the screen keeps --format)")
-	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
+	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report (serve: in every format)")
 }
 
 // options are the flags as preflight.Options, once fs is parsed: a

@@ -37,6 +37,8 @@ fleet of sites does not probe in step) and serves the latest results:
 
 It listens on loopback unless --listen says otherwise. What it checks comes
 from its flags and --config only: nothing sent over HTTP changes a target.
+This network's public IP is masked (203.0.x.x) in every format it serves
+unless --show-ip.
 
 Examples:
   ccp-preflight serve --region us-east-1 --instance myalias
@@ -132,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	addr := ln.Addr().String()
 	fmt.Fprintf(stderr, "ccp-preflight serve: listening on http://%s (/metrics, /report.html, /healthz); checking %s every %v\n", addr, cfg.Region, interval)
 	if ap, err := netip.ParseAddrPort(addr); err == nil && !ap.Addr().IsLoopback() {
-		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s is reachable from other hosts; the reports it serves name this site's targets (the public IP is masked in HTML unless --show-ip)\n", addr)
+		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s is reachable from other hosts; the reports it serves name this site's targets (the public IP is masked in every format unless --show-ip)\n", addr)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
