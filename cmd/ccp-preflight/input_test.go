@@ -117,3 +117,28 @@ func TestInputFilesAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestCLINeverEchoesURLPasswords (issue #15 item 2): a proxy URL the
+// config rejects, and a --ranges URL that cannot be fetched, are named
+// without their user:password@ on stderr. Before the fix the proxy's was
+// printed: config proxy "socks5://user:PASS@…": want http://host:port.
+func TestCLINeverEchoesURLPasswords(t *testing.T) {
+	const pw = "Pa55w0rd-9d1e"
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	cfg := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(cfg, []byte("region: us-east-1\nproxy: socks5://agent:"+pw+"@10.0.0.1:1080\n"), 0o600)
+	var out, errb strings.Builder
+	if code := run([]string{"check", "--config", cfg, "--no-progress"}, &out, &errb); code != exitInput {
+		t.Errorf("exit %d, want %d", code, exitInput)
+	}
+	if strings.Contains(errb.String(), pw) || !strings.Contains(errb.String(), "socks5://[redacted]@10.0.0.1:1080") {
+		t.Errorf("stderr %q: want the proxy named without its password", errb.String())
+	}
+	// Port 1 on loopback refuses: the download fails at once.
+	out.Reset()
+	errb.Reset()
+	code := run([]string{"ranges", "list", "--ranges", "http://agent:" + pw + "@127.0.0.1:1/ip-ranges.json"}, &out, &errb)
+	if code == exitOK || strings.Contains(errb.String()+out.String(), pw) {
+		t.Errorf("ranges list: exit %d, output %q %q", code, out.String(), errb.String())
+	}
+}
