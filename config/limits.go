@@ -116,6 +116,9 @@ func splitHost(s string) (host string, port int, err error) {
 	if a, err := netip.ParseAddr(s); err == nil && a.Is6() {
 		return s, 0, nil // a bare IPv6 address, no port
 	}
+	if strings.Count(s, ":") > 1 {
+		return "", 0, fmt.Errorf("not an IP address or host:port (an IPv6 address with a port needs brackets: [IPv6]:port)")
+	}
 	host = s
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
 		host = s[:i]

@@ -94,7 +94,7 @@ func TestThresholdsFiniteAndInRange(t *testing.T) {
 // "::::", a DoH URL and "turn:[::1:3478" passed and failed at run time.
 func TestStrictValues(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
-		{`resolver: "::::"`, `config resolver "::::"`},
+		{`resolver: "::::"`, `config resolver "::::": not an IP address or host:port`},
 		{`resolver: https://dns.example/dns-query`, "DNS over HTTPS) is not supported"},
 		{`resolver: "[::1"`, "unbalanced '['"},
 		{`resolver: "10.0.0.53:0"`, "bad port"},
@@ -102,7 +102,7 @@ func TestStrictValues(t *testing.T) {
 		{`resolver: "dns server"`, "not a host name or IP address"},
 		{`resolver: "[10.0.0.53]:53"`, "not an IPv6 address"},
 		{`turn_servers: ["[::1:3478"]`, "unbalanced '['"},
-		{`turn_servers: ["::1:3478:x"]`, "bad port"},
+		{`turn_servers: ["::1:3478:x"]`, "needs brackets"},
 		{`https_endpoints: ["host]:443"]`, "unbalanced ']'"},
 		{`https_endpoints: ["a..b:443"]`, "not a host name"},
 		{`https_endpoints: ["h:+443"]`, "bad port"},
