@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
 FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze \
-	./probe:FuzzSTUNResponse ./probe:FuzzReflectedMedia ./probe:FuzzDNSAnswer ./probe:FuzzProxyAnswer ./probe:FuzzClockDate ./ranges:FuzzUpdateMeta
+	./probe:FuzzSTUNResponse ./probe:FuzzReflectedMedia ./probe:FuzzDNSAnswer ./probe:FuzzProxyAnswer ./probe:FuzzProxyAnswerEndless ./probe:FuzzClockDate ./ranges:FuzzUpdateMeta
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the

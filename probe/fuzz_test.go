@@ -170,7 +170,8 @@ func FuzzProxyAnswer(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
 	f.Add([]byte("HTTP/1.0 200 OK\r\nProxy-Agent: x\r\n\r\n\x16\x03\x01"))
 	f.Add([]byte("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 99999999\r\n\r\n"))
-	f.Add([]byte("HTTP/1.1 200 " + strings.Repeat("A", maxProxyAnswer+10)))
+	f.Add([]byte("HTTP/1.1 200 AAAA"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nX-A: b\r\n"))
 	f.Add([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: "h:443"}, Host: "h:443", Header: http.Header{}}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -193,6 +194,38 @@ func FuzzProxyAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzProxyAnswerEndless is FuzzProxyAnswer with the answer going on for
+// ever after the fuzzed bytes (a hostile proxy's endless status line or
+// headers): an answer that has not ended within maxProxyAnswer is an
+// error, having read no more than that.
+func FuzzProxyAnswerEndless(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 "))
+	f.Add([]byte("HTTP/1.1 200 Connection established\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: "h:443"}, Host: "h:443", Header: http.Header{}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cr := &countingReader{r: io.MultiReader(bytes.NewReader(b), endless{})}
+		_, _, err := readProxyAnswer(cr, req)
+		if cr.n > maxProxyAnswer {
+			t.Fatalf("read %d bytes of an endless answer (err %v)", cr.n, err)
+		}
+		if err == nil && !bytes.Contains(b, []byte("\n\n")) && !bytes.Contains(b, []byte("\n\r\n")) {
+			t.Fatalf("an answer without an end of headers was accepted")
+		}
+	})
+}
+
+// endless reads "X-Filler: aaaa\r\n" for ever.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	const line = "X-Filler: aaaa\r\n"
+	for i := range p {
+		p[i] = line[i%len(line)]
+	}
+	return len(p), nil
 }
 
 type countingReader struct {
