@@ -10,13 +10,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
 	"github.com/ccp-preflight/ccp-preflight/sysproxy"
@@ -33,12 +34,20 @@ const (
 	MinDuration     = time.Second
 	MaxDuration     = 30 * time.Minute
 	MaxCapacity     = 200
+	// MaxFileBytes bounds the config file and the ICE servers file (and
+	// $CCP_PREFLIGHT_ICE_SERVERS): a real one is a few hundred bytes.
+	MaxFileBytes = 1 << 20
+	// MaxCAFileBytes bounds each ca_files entry: a whole system bundle is
+	// about 200 KB.
+	MaxCAFileBytes = 4 << 20
 )
 
-// InputError is a usage, configuration or input error: exit code 2.
+// InputError is a usage, configuration or input error: exit code 2. Its
+// message never shows the user:password@ of a URL it quotes (a proxy's, a
+// ranges URL's): Error redacts them (redact.Text) whoever built it.
 type InputError struct{ Msg string }
 
-func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Error() string { return redact.Text(e.Msg) }
 
 func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
 
@@ -80,9 +89,10 @@ type File struct {
 	dir string // the file's directory: relative paths resolve against it
 }
 
-// LoadFile reads and strictly decodes a config file.
+// LoadFile reads and strictly decodes a config file: a regular file of at
+// most MaxFileBytes (inputfile.Read).
 func LoadFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, inputErr("--config: %v", err)
 	}
@@ -363,6 +373,9 @@ func (c *Config) setHTTPS(f *File, _ Overrides) error {
 		}
 		return nil
 	}
+	if n := len(f.HTTPSEndpoints); n > MaxHTTPSEndpoints {
+		return inputErr("config https_endpoints: %d entries: at most %d (a run checks them all at once, under one deadline)", n, MaxHTTPSEndpoints)
+	}
 	for _, s := range f.HTTPSEndpoints {
 		ep, err := endpoint(s, 443, catalog.EC2, "https_endpoints")
 		if err != nil {
@@ -392,6 +405,9 @@ func (c *Config) setTURN(f *File, _ Overrides) error {
 		}
 		return nil
 	}
+	if n := len(f.TURNServers); n > MaxTURNServers {
+		return inputErr("config turn_servers: %d entries: at most %d (a run checks them all at once, under one deadline)", n, MaxTURNServers)
+	}
 	for _, s := range f.TURNServers {
 		ep, err := endpoint(s, 3478, catalog.AmazonConnect, "turn_servers")
 		if err != nil {
@@ -403,19 +419,25 @@ func (c *Config) setTURN(f *File, _ Overrides) error {
 	return nil
 }
 
-// setResolver sets Resolver from the file (port 53 unless given).
+// setResolver sets Resolver from the file: a DNS server as host or
+// host:port (port 53 unless given; an IPv6 address in brackets when a
+// port follows). A URL (DNS over HTTPS) is refused: the probes speak
+// plain DNS over UDP and TCP.
 func (c *Config) setResolver(f *File, _ Overrides) error {
 	if f.Resolver == "" {
 		return nil
 	}
-	r := f.Resolver
-	if _, _, err := net.SplitHostPort(r); err != nil {
-		r = net.JoinHostPort(r, "53")
+	if strings.Contains(f.Resolver, "://") {
+		return inputErr("config resolver %q: a URL (DNS over HTTPS) is not supported: want a DNS server's host or host:port", f.Resolver)
 	}
-	if _, _, err := net.SplitHostPort(r); err != nil {
-		return inputErr("config resolver %q: want host or host:port", f.Resolver)
+	host, port, err := splitHost(f.Resolver)
+	if err != nil {
+		return inputErr("config resolver %q: %v (want host or host:port)", f.Resolver, err)
 	}
-	c.Resolver = r
+	if port == 0 {
+		port = 53
+	}
+	c.Resolver = net.JoinHostPort(host, strconv.Itoa(port))
 	return nil
 }
 
@@ -429,7 +451,7 @@ func (c *Config) setRoots(f *File, _ Overrides) error {
 		pool = x509.NewCertPool()
 	}
 	for _, p := range f.CAFiles {
-		b, err := os.ReadFile(f.path(p))
+		b, err := inputfile.Read(f.path(p), MaxCAFileBytes)
 		if err != nil {
 			return inputErr("config ca_files: %v", err)
 		}
@@ -520,12 +542,8 @@ func setThreshold(t *quality.Thresholds, name string, v quality.Limit) error {
 	default:
 		return inputErr("config thresholds: unknown metric %q (want rtt_ms, jitter_ms, loss_ratio or mos)", name)
 	}
-	if name == "mos" {
-		if v.Warn < v.Fail || v.Fail < 1 || v.Warn > 5 {
-			return inputErr("config thresholds.mos: want 1 ≤ fail ≤ warn ≤ 5, got warn %v fail %v", v.Warn, v.Fail)
-		}
-	} else if v.Warn < 0 || v.Fail < v.Warn {
-		return inputErr("config thresholds.%s: want 0 ≤ warn ≤ fail, got warn %v fail %v", name, v.Warn, v.Fail)
+	if err := checkLimit(name, v.Warn, v.Fail); err != nil {
+		return err
 	}
 	*l = v
 	t.Sources[name] = "configured in --config"
@@ -533,16 +551,12 @@ func setThreshold(t *quality.Thresholds, name string, v quality.Limit) error {
 }
 
 func endpoint(s string, defPort int, svc catalog.Service, key string) (catalog.Endpoint, error) {
-	host, port := s, defPort
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return catalog.Endpoint{}, inputErr("config %s %q: bad port", key, s)
-		}
-		host, port = h, n
+	host, port, err := splitHost(s)
+	if err != nil {
+		return catalog.Endpoint{}, inputErr("config %s %q: %v (want host or host:port)", key, s, err)
 	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return catalog.Endpoint{}, inputErr("config %s %q: want host:port", key, s)
+	if port == 0 {
+		port = defPort
 	}
 	return catalog.Endpoint{Host: host, Port: port, Service: svc}, nil
 }

@@ -2,10 +2,14 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // Environment variables that carry credentials instead of argv.
@@ -66,63 +70,66 @@ func (u TURNURL) Addr() string { return fmt.Sprintf("%s:%d", u.Host, u.Port) }
 // ParseTURNURL parses turn:HOST[:PORT][?transport=udp|tcp] and turns:….
 func ParseTURNURL(s string) (TURNURL, error) {
 	var u TURNURL
+	q := redact.URL(s) // s as errors quote it
 	rest, ok := strings.CutPrefix(s, "turns:")
 	if ok {
 		u.Secure, u.Port, u.Transport = true, 5349, "tcp"
 	} else if rest, ok = strings.CutPrefix(s, "turn:"); ok {
 		u.Port, u.Transport = 3478, "udp"
 	} else {
-		return u, fmt.Errorf("ICE server URL %q: want turn: or turns:", s)
+		return u, fmt.Errorf("ICE server URL %q: want turn: or turns:", q)
 	}
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		q, err := url.ParseQuery(rest[i+1:])
 		if err != nil {
-			return u, fmt.Errorf("ICE server URL %q: %v", s, err)
+			return u, fmt.Errorf("ICE server URL %q: %v", q, err)
 		}
 		if t := q.Get("transport"); t != "" {
 			if t != "udp" && t != "tcp" {
-				return u, fmt.Errorf("ICE server URL %q: transport must be udp or tcp", s)
+				return u, fmt.Errorf("ICE server URL %q: transport must be udp or tcp", q)
 			}
 			u.Transport = t
 		}
 		rest = rest[:i]
 	}
-	host := rest
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
-		host = rest[:i]
-		var p int
-		if _, err := fmt.Sscanf(rest[i+1:], "%d", &p); err != nil || p < 1 || p > 65535 || fmt.Sprint(p) != rest[i+1:] {
-			return u, fmt.Errorf("ICE server URL %q: bad port", s)
-		}
-		u.Port = p
+	host, port, err := splitHost(rest)
+	if err == nil && strings.Contains(host, ":") && !strings.HasPrefix(rest, "[") {
+		err = errors.New("an IPv6 address needs brackets: turn:[IPv6]:port")
 	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
-		return u, fmt.Errorf("ICE server URL %q: no host", s)
+	if err != nil {
+		return u, fmt.Errorf("ICE server URL %q: %v", q, err)
+	}
+	if port != 0 {
+		u.Port = port
 	}
 	u.Host = host
 	return u, nil
 }
 
 // LoadICEServers reads ICE servers from path, else from the environment
-// (EnvICEServersFile, then EnvICEServers). None anywhere is not an error.
+// (EnvICEServersFile, then EnvICEServers). A file must be a regular file,
+// and a file or the variable at most MaxFileBytes. None anywhere is not an
+// error.
 func LoadICEServers(path string) ([]ICEServer, error) {
 	var b []byte
 	src := path
 	switch {
 	case path != "":
 		var err error
-		if b, err = os.ReadFile(path); err != nil {
+		if b, err = inputfile.Read(path, MaxFileBytes); err != nil {
 			return nil, inputErr("--ice-servers: %v", err)
 		}
 	case os.Getenv(EnvICEServersFile) != "":
 		src = os.Getenv(EnvICEServersFile)
 		var err error
-		if b, err = os.ReadFile(src); err != nil {
+		if b, err = inputfile.Read(src, MaxFileBytes); err != nil {
 			return nil, inputErr("%s: %v", EnvICEServersFile, err)
 		}
 	case os.Getenv(EnvICEServers) != "":
 		src, b = "$"+EnvICEServers, []byte(os.Getenv(EnvICEServers))
+		if len(b) > MaxFileBytes {
+			return nil, inputErr("$%s: larger than %s", EnvICEServers, inputfile.Size(MaxFileBytes))
+		}
 	default:
 		return nil, nil
 	}
@@ -142,6 +149,16 @@ func ParseICEServers(b []byte, src string) ([]ICEServer, error) {
 	}
 	if len(list) == 0 {
 		return nil, inputErr("ice servers %s: empty list", src)
+	}
+	if len(list) > MaxICEServers {
+		return nil, inputErr("ice servers %s: %d entries: at most %d (the CCP hands out 1–3)", src, len(list), MaxICEServers)
+	}
+	urls := 0
+	for _, s := range list {
+		urls += len(s.URLs)
+	}
+	if urls > MaxICEURLs {
+		return nil, inputErr("ice servers %s: %d URLs: at most %d in all (the CCP hands out one or two per entry)", src, urls, MaxICEURLs)
 	}
 	for i, s := range list {
 		if len(s.URLs) == 0 {

@@ -52,7 +52,8 @@ type Options struct {
 	// run; 0 means the default, min(Interval/10, MaxStartJitter); negative
 	// means none.
 	StartJitter time.Duration
-	// Render are the options for /report (ShowIP for HTML, FailOn).
+	// Render are the options for /report (FailOn; ShowIP: the public IP
+	// unmasked, else it is masked in every format, see Report.MaskedIPs).
 	Render report.Options
 	// Log receives one line per run (nil: discarded). It never holds a
 	// credential: reports are redacted before they get here.
@@ -256,6 +257,11 @@ func (e *Exporter) serveReport(w http.ResponseWriter, format string) {
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "no check run has finished yet: "+e.pending(), http.StatusServiceUnavailable)
 		return
+	}
+	if !e.o.Render.ShowIP && format != "html" {
+		// Served to whoever can reach the port: the public IP is masked
+		// in every format, as the html renderer masks it itself.
+		r = r.MaskedIPs()
 	}
 	var b bytes.Buffer
 	if err := report.Render(&b, format, r, e.o.Render); err != nil {

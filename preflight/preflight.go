@@ -9,11 +9,13 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/probe"
 	"github.com/ccp-preflight/ccp-preflight/ranges"
@@ -69,8 +71,10 @@ type Options struct {
 // RangesFrom; the lab's synthetic set under Options.Lab). The Config is not
 // changed afterwards and is safe to share between runs. Every error is a
 // one-line *config.InputError naming the flag, key or file (exit code 2).
-// Build reads files, the ranges cache and, for a --ranges URL, the network;
-// with Options.Lab it tells the lab DNS which names to answer.
+// Build reads files, the ranges cache and, for a --ranges URL, the network
+// (within the connectivity timeout; on failure the cached or embedded copy
+// with a Note, see openRanges); with Options.Lab it tells the lab DNS which
+// names to answer.
 func Build(o Options) (*config.Config, error) {
 	var file *config.File
 	if o.ConfigFile != "" {
@@ -90,10 +94,48 @@ func Build(o Options) (*config.Config, error) {
 		o.Lab.Answer(cfg)
 		return cfg, nil
 	}
-	if cfg.Ranges, err = ranges.Open(cfg.RangesFrom); err != nil {
+	if cfg.Ranges, err = openRanges(cfg); err != nil {
 		return nil, &config.InputError{Msg: "ranges: " + err.Error()}
 	}
 	return cfg, nil
+}
+
+// openRanges loads cfg.RangesFrom. A URL is downloaded within the run's
+// connectivity timeout (cfg.Timeout), not the 60 s a `ranges` command
+// allows: when that fails (unreachable, slow, an HTTP error) the run goes
+// on with the newer of the cache and the embedded copy, and the Set's
+// Note says why (check prints it; ranges.freshness reports the copy in
+// use). A download that arrives but is not a valid ranges file is still
+// an error: the user named that file.
+func openRanges(cfg *config.Config) (*ranges.Set, error) {
+	if !ranges.IsURL(cfg.RangesFrom) {
+		return ranges.Open(cfg.RangesFrom)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	s, err := ranges.OpenContext(ctx, cfg.RangesFrom)
+	var ie *ranges.InputError
+	if err == nil || errors.As(err, &ie) {
+		return s, err
+	}
+	fallback, ferr := ranges.Open("")
+	if ferr != nil {
+		return nil, err
+	}
+	why := err.Error()
+	if ctx.Err() != nil {
+		why = fmt.Sprintf("%s: no complete answer within --timeout %v", redact.URL(cfg.RangesFrom), cfg.Timeout)
+	}
+	fallback.Note = strings.TrimSuffix(fmt.Sprintf("could not download the ranges (%s): using the %s instead; %s", why, copyName(fallback), fallback.Note), "; ")
+	return fallback, nil
+}
+
+// copyName names the fallback ranges copy in a note.
+func copyName(s *ranges.Set) string {
+	if s.Source == ranges.SourceEmbedded {
+		return "copy built into this program"
+	}
+	return "cached copy " + s.Source
 }
 
 // overrides maps o to config.Overrides, with the lab's defaults and

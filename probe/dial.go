@@ -286,6 +286,8 @@ func tunnelError(env *Env, e catalog.Endpoint, pc proxyChoice, addr, target stri
 		offers = "; it offers " + strings.Join(tf.Offered, ", ")
 	}
 	switch {
+	case errors.Is(tf.Err, errProxyAnswerTooLarge):
+		d.Reason = fmt.Sprintf("the proxy %s answered CONNECT %s with more than 64 KiB of status line and headers: not an HTTP proxy's answer (something else listens on the proxy's port, or the proxy is broken)", pname, target)
 	case tf.Err != nil && tf.Status == 0:
 		d.Kind = Classify(tf.Err)
 		d.Reason = fmt.Sprintf("the proxy %s did not answer CONNECT %s: %s", pname, target, plainNetError(tf.Err))

@@ -133,15 +133,25 @@ func readClock(ctx context.Context, env *Env, client *http.Client, e catalog.End
 		return 0, 0, err
 	}
 	_ = resp.Body.Close()
-	d := resp.Header.Get("Date")
-	if d == "" {
+	skew, rtt, err := clockSkew(resp.Header.Get("Date"), t1, t2)
+	return skew, rtt, err
+}
+
+// clockSkew is local − server time from a response's Date header (what a
+// server sent; "" when it sent none: errNoDate, like one that does not
+// parse) read by a request sent at t1 and answered at t2: the server's
+// Date (whole seconds, truncated) is taken as its time at the midpoint,
+// plus half a second. A date too far off for a time.Duration gives the
+// largest skew of its sign.
+func clockSkew(date string, t1, t2 time.Time) (skew, rtt time.Duration, err error) {
+	if date == "" {
 		return 0, 0, errNoDate
 	}
-	server, err := http.ParseTime(d)
+	server, err := http.ParseTime(date)
 	if err != nil {
 		return 0, 0, errNoDate
 	}
-	rtt := t2.Sub(t1)
+	rtt = t2.Sub(t1)
 	mid := t1.Add(rtt / 2)
 	return mid.Sub(server.Add(500 * time.Millisecond)), rtt, nil
 }

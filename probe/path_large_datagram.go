@@ -74,8 +74,23 @@ func runLargeDatagram(ctx context.Context, env *Env, t Target) Result {
 		r.Reason = fmt.Sprintf("even small UDP datagrams to %s got no answer (see stun.binding), so large ones could not be judged", what)
 		return r
 	}
+	if code, phrase := small.x.ErrorCode(); code != 0 {
+		// stun.binding reports a server that answers with errors.
+		r.Status, r.Phase = Skip, result.PhaseSmall
+		r.Reason = fmt.Sprintf("even the small Binding to %s was answered with error %d %s (see stun.binding), so large datagrams could not be judged", what, code, phrase)
+		return r
+	}
+	if code, phrase := large.x.ErrorCode(); code != 0 {
+		// An error answer is no proof: whatever answered (a server that
+		// fails, a gateway answering for it) did not handle a datagram of
+		// DTLS handshake size the way it handled the small one.
+		r.Status, r.Phase = Fail, result.PhaseLarge
+		r.Reason = fmt.Sprintf("the small Binding to %s got a normal answer, but the %d-byte one got error %d %s: datagrams of DTLS handshake size are not handled like small ones on this path, so DTLS handshakes may fail", what, LargeDatagramBytes, code, phrase)
+		r.Remedy = fmt.Sprintf("check what answers large UDP datagrams to %s (a firewall or gateway inspecting STUN, or the server itself), and allow UDP datagrams of at least %d bytes through unchanged", what, LargeDatagramBytes)
+		return r
+	}
 	if large.x.OK() {
-		// Any answer, even an error, proves the large datagram arrived.
+		// A success answer to the padded request proves it arrived whole.
 		r.Status = Pass
 		r.SetMetric("rtt_ms", ms(large.x.RTT))
 		r.SetMetric("small_rtt_ms", ms(small.x.RTT))

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -66,4 +67,38 @@ func TestPaddedRequestSize(t *testing.T) {
 	if len(m.Raw) != LargeDatagramBytes {
 		t.Errorf("padded request is %d bytes, want %d", len(m.Raw), LargeDatagramBytes)
 	}
+}
+
+// udpTestErrorAbove answers Binding requests larger than limit bytes
+// (every one with limit 0) with error 500 Server Error, and smaller ones
+// with a normal success.
+func udpTestErrorAbove(t *testing.T, limit int) int {
+	ok := udpTestSTUNHandler(0, 0)
+	return udpTestServe(t, func(pc net.PacketConn, b []byte, from net.Addr) {
+		if limit > 0 && len(b) <= limit {
+			ok(pc, b, from)
+			return
+		}
+		req := &stun.Message{Raw: b}
+		if req.Decode() != nil {
+			return
+		}
+		res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingError,
+			stun.ErrorCodeAttribute{Code: stun.CodeServerError, Reason: []byte("Server Error")}, stun.Fingerprint)
+		if err == nil {
+			_, _ = pc.WriteTo(res.Raw, from)
+		}
+	})
+}
+
+// TestLargeDatagramErrorAnswerIsNotAPass (issue #15 item 10): a Binding
+// answered with error 500 proves nothing about the path for large
+// datagrams. Before the fix "any answer, even an error" passed.
+func TestLargeDatagramErrorAnswerIsNotAPass(t *testing.T) {
+	r := udpOne(t, pathLargeDatagram, udpTestConfig(udpTestErrorAbove(t, 600)))
+	udpWant(t, r, Fail, result.PhaseLarge, []string{"1200-byte one got error 500 Server Error", "DTLS handshakes may fail"}, []string{"at least 1200 bytes"})
+	// Every Binding answered with 500: stun.binding fails the server; the
+	// size test cannot judge.
+	r = udpOne(t, pathLargeDatagram, udpTestConfig(udpTestErrorAbove(t, 0)))
+	udpWant(t, r, Skip, result.PhaseSmall, []string{"answered with error 500", "stun.binding"}, nil)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -160,13 +161,8 @@ func connectOnce(ctx context.Context, conn net.Conn, target, header string) (*ht
 	if err := req.Write(conn); err != nil {
 		return nil, nil, err
 	}
-	lr := &io.LimitedReader{R: conn, N: maxConnectAnswer}
-	br := bufio.NewReader(lr)
-	resp, err := http.ReadResponse(br, req)
+	resp, br, err := readProxyAnswer(conn, req)
 	if err != nil {
-		if lr.N <= 0 {
-			err = fmt.Errorf("the proxy's answer is longer than %d KiB", maxConnectAnswer>>10)
-		}
 		return nil, nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
@@ -177,7 +173,7 @@ func connectOnce(ctx context.Context, conn net.Conn, target, header string) (*ht
 		}
 		return resp, conn, nil
 	}
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil || lr.N <= 0 {
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		resp.Close = true
 	}
 	resp.Body.Close()
@@ -463,3 +459,27 @@ type dialerFunc func(network, addr string) (net.Conn, error)
 func (f dialerFunc) Dial(network, addr string) (net.Conn, error) { return f(network, addr) }
 
 var errNoContext = errors.New("the proxy answered before authentication began")
+
+// errProxyAnswerTooLarge is a proxy answer over maxConnectAnswer.
+var errProxyAnswerTooLarge = errors.New("the answer's status line and headers exceed 64 KiB")
+
+// readProxyAnswer reads the proxy's answer to the CONNECT req from conn,
+// at most maxConnectAnswer bytes of status line, headers and (on a refusal)
+// body (errProxyAnswerTooLarge beyond), like http.Transport bounds the same
+// read. On a 200 the returned reader goes on reading the tunnel from conn
+// without a limit (it may hold the tunnel's first bytes already).
+func readProxyAnswer(conn io.Reader, req *http.Request) (*http.Response, *bufio.Reader, error) {
+	lr := &io.LimitedReader{R: conn, N: maxConnectAnswer}
+	br := bufio.NewReader(lr)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		if lr.N <= 0 {
+			err = errProxyAnswerTooLarge
+		}
+		return nil, nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		lr.N = math.MaxInt64
+	}
+	return resp, br, nil
+}

@@ -278,6 +278,14 @@ func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr
 	if err != nil {
 		return nil, 0, err
 	}
+	return answerAddrs(in, qt), in.Rcode, nil
+}
+
+// answerAddrs extracts the addresses of type qt (A or AAAA) from the
+// answer section of in (what a DNS server sent): IPv4 for A, IPv6
+// (v4-mapped ones unmapped) for AAAA; records of other types, or of the
+// other family, are ignored.
+func answerAddrs(in *dns.Msg, qt uint16) []netip.Addr {
 	var addrs []netip.Addr
 	for _, rr := range in.Answer {
 		switch v := rr.(type) {
@@ -286,12 +294,12 @@ func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr
 				addrs = append(addrs, a)
 			}
 		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok && qt == dns.TypeAAAA {
+			if a, ok := netip.AddrFromSlice(v.AAAA); ok && qt == dns.TypeAAAA && len(v.AAAA) == net.IPv6len {
 				addrs = append(addrs, a.Unmap())
 			}
 		}
 	}
-	return addrs, in.Rcode, nil
+	return addrs
 }
 
 // exchangeOnce is one exchange that, unlike miekg/dns's ExchangeContext

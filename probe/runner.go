@@ -98,21 +98,15 @@ const runGrace = 500 * time.Millisecond
 // Run runs probes concurrently against their targets, each under its own
 // budget inside ctx, and returns every result in registry order then target
 // order. When ctx ends early (Ctrl-C) the probes still running return what
-// they have, marked as cancelled. progress, if non-nil, is called after
-// each result with done and total counts (from the calling goroutines;
-// it must be safe for concurrent use).
+// they have, marked as cancelled. At most runConcurrency checks run at
+// once, and Run returns by ctx's end (plus stragglerGrace) whatever is
+// still running: a check that has not returned by then is reported as
+// timed out, one that never started as not run (see runJobs). progress,
+// if non-nil, is called after each result with done and total counts
+// (from the runner's goroutine; it must be safe for concurrent use).
 func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, total int)) []Result {
-	type job struct {
-		order, sub int
-		p          Probe
-		t          Target
-	}
 	var jobs []job
 	var out []Result
-	type keyed struct {
-		order, sub int
-		r          Result
-	}
 	var results []keyed
 	for i, p := range probes {
 		if !p.runs(env.Cfg) {
@@ -131,11 +125,6 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 			jobs = append(jobs, job{i, j, p, t})
 		}
 	}
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		done int
-	)
 	env.board.expect(func(yield func(string) bool) {
 		for _, jb := range jobs {
 			if !yield(jb.p.ID) {
@@ -143,23 +132,7 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 			}
 		}
 	})
-	for _, jb := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := runOne(ctx, env, jb.p, jb.t)
-			env.board.post(r)
-			mu.Lock()
-			results = append(results, keyed{jb.order, jb.sub, r})
-			done++
-			d := done
-			mu.Unlock()
-			if progress != nil {
-				progress(d, len(jobs))
-			}
-		}()
-	}
-	wg.Wait()
+	results = append(results, runJobs(ctx, env, jobs, progress)...)
 	sort.SliceStable(results, func(a, b int) bool {
 		if results[a].order != results[b].order {
 			return results[a].order < results[b].order

@@ -12,7 +12,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pion/stun/v4"
 )
@@ -81,7 +84,9 @@ type Exchange struct {
 func (x Exchange) OK() bool { return x.Response != nil }
 
 // ErrorCode returns the STUN error code of an error response (0 when the
-// response is a success or there is none) and its reason phrase.
+// response is a success or there is none; -1 for an error response
+// without a usable ERROR-CODE) and its reason phrase, as
+// serverText makes it fit for a report (the server chose it).
 func (x Exchange) ErrorCode() (int, string) {
 	if x.Response == nil || x.Response.Type.Class != stun.ClassErrorResponse {
 		return 0, ""
@@ -90,7 +95,30 @@ func (x Exchange) ErrorCode() (int, string) {
 	if err := ec.GetFrom(x.Response); err != nil {
 		return -1, "error response without ERROR-CODE"
 	}
-	return int(ec.Code), string(ec.Reason)
+	if ec.Code == 0 {
+		// Not a valid code (RFC 8489: 300–699), and 0 means "no error" to
+		// the callers: an error response must never read as a success.
+		return -1, "error response with ERROR-CODE 0"
+	}
+	return int(ec.Code), serverText(string(ec.Reason))
+}
+
+// maxServerText bounds text a server chose (a STUN reason phrase, a
+// REALM) quoted in a report.
+const maxServerText = 128
+
+// serverText makes text a server sent fit for a one-line report field:
+// control characters and invalid UTF-8 become '?', and it is clipped to
+// maxServerText bytes.
+func serverText(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	return clipText(s, maxServerText)
 }
 
 // Transact sends a STUN request built from setters (message type and
@@ -199,17 +227,8 @@ func Transact(ctx context.Context, conn net.PacketConn, addr net.Addr, sched Sch
 			}
 			return finish(err)
 		}
-		if !stun.IsMessage(buf[:n]) {
-			x.NotSTUN++
-			continue
-		}
-		m := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-		if err := m.Decode(); err != nil {
-			x.NotSTUN++
-			continue
-		}
-		t0, ours := sentAt[m.TransactionID]
-		if !ours || m.Type.Class == stun.ClassRequest || m.Type.Class == stun.ClassIndication {
+		m, t0, ok := matchResponse(buf[:n], sentAt)
+		if !ok {
 			x.NotSTUN++
 			continue
 		}
@@ -217,6 +236,26 @@ func Transact(ctx context.Context, conn net.PacketConn, addr net.Addr, sched Sch
 		x.Elapsed = time.Since(start)
 		return x, nil
 	}
+}
+
+// matchResponse decodes datagram b (what a server sent) as the response
+// to one of our transactions: a STUN success or error response whose
+// transaction id is in sentAt (with its send time). Anything else — not
+// STUN, malformed, a request or indication, someone else's transaction —
+// is not ok. b is copied, not retained.
+func matchResponse(b []byte, sentAt map[[stun.TransactionIDSize]byte]time.Time) (*stun.Message, time.Time, bool) {
+	if !stun.IsMessage(b) {
+		return nil, time.Time{}, false
+	}
+	m := &stun.Message{Raw: append([]byte(nil), b...)}
+	if err := m.Decode(); err != nil {
+		return nil, time.Time{}, false
+	}
+	t0, ours := sentAt[m.TransactionID]
+	if !ours || m.Type.Class == stun.ClassRequest || m.Type.Class == stun.ClassIndication {
+		return nil, time.Time{}, false
+	}
+	return m, t0, true
 }
 
 // Binding sends a STUN Binding request (plus extra attributes, e.g. a
@@ -279,4 +318,16 @@ const PaddingAttr stun.AttrType = 0xC0C9
 // to a multiple of 4 by the STUN encoding).
 func Padding(n int) stun.Setter {
 	return stun.RawAttribute{Type: PaddingAttr, Value: make([]byte, n)}
+}
+
+// clipText cuts s to at most n bytes on a rune boundary, marking the cut
+// with "…".
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

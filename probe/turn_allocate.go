@@ -228,10 +228,28 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("data from the test peer reached us through the relay, but data we sent through %s never reached the peer", what), remedy)
 	default:
 		r.Status, r.Phase = Warn, result.PhaseRelay
-		r.Reason = fmt.Sprintf("the allocation and permission work, but no test data made it between the relay %s and our test peer %s: a firewall or NAT here blocks UDP between this computer and the relay's ports directly (the softphone does not need that path), so data through the relay is not proven", relayed, pa)
-		r.Remedy = "nothing needed for the softphone if media.relay passes; to prove it here, allow UDP from " + relayed.Addr().String() + " to this computer"
+		r.Reason, r.Remedy = silentRelay(relayed, pa, addr)
 	}
 	return r
+}
+
+// silentRelay explains an allocation whose relayed address exchanged no
+// test data with our test peer in either direction. That alone does not
+// say where it is lost: the relayed address the server gave out may not
+// answer from here (a private or wrong address, or relay ports closed on
+// the server's side), or a firewall or NAT here may block UDP between
+// this computer and the relay's ports (a path the softphone does not
+// need). A relayed address that cannot be reached from the internet while
+// the server can is named as the server's fault.
+func silentRelay(relayed, peer, server netip.AddrPort) (reason, remedy string) {
+	ra, sa := relayed.Addr().Unmap(), server.Addr().Unmap()
+	public := func(a netip.Addr) bool { return a.IsGlobalUnicast() && !a.IsPrivate() }
+	if !public(ra) && public(sa) {
+		return fmt.Sprintf("the allocation and permission work, but the TURN server %s gave out the relayed address %s, which cannot be reached from the internet (not a public address): data through the relay cannot work, whatever this network does", server, relayed),
+			"nothing to change on this network: the TURN server's relay address is misconfigured (on coturn: external-ip); media.relay shows whether calls through it work"
+	}
+	return fmt.Sprintf("the allocation and permission work, but the relayed address %s and our test peer %s exchanged no data in either direction: either that address does not answer from here (the server gave out an address that does not relay, or its relay ports are closed on its side) or a firewall or NAT here blocks UDP between this computer and the relay's ports (a path the softphone does not need), so data through the relay is not proven", relayed, peer),
+		"nothing needed for the softphone if media.relay passes; if it fails too, check the TURN server's relayed addresses; to prove this path here, allow UDP from " + relayed.Addr().String() + " to this computer"
 }
 
 // turnAllocateError reports a failed Allocate: wrong credentials, another

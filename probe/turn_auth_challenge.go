@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/pion/stun/v4"
@@ -44,19 +45,27 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
 	}
 	r.SetMetric("rtt_ms", ms(x.RTT))
-	what := t.Endpoint.Addr()
+	return judgeAuthChallenge(r, x, t.Endpoint)
+}
+
+// judgeAuthChallenge judges the answer x to an unauthenticated Allocate
+// sent to e: pass only for 401 Unauthorized with REALM and NONCE (the
+// realm, as serverText makes it, is kept as a detail). x.Response must
+// not be nil.
+func judgeAuthChallenge(r Result, x Exchange, e catalog.Endpoint) Result {
+	what := e.Addr()
 	code, phrase := x.ErrorCode()
 	switch {
 	case code == 0:
 		// Allocated without credentials: an open relay, not Connect's TURN.
 		r.Status, r.Phase = Warn, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s allocated a relay without asking for credentials: an open TURN relay, not the Connect TURN service", what)
-		r.Remedy = remedyNotTURN(t.Endpoint)
+		r.Remedy = remedyNotTURN(e)
 		return r
 	case code != int(stun.CodeUnauthorized):
 		r.Status, r.Phase = Fail, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s answered the unauthenticated Allocate with error %d %s instead of 401 Unauthorized: two-way UDP works, but this does not behave like the Connect TURN service", what, code, phrase)
-		r.Remedy = remedyNotTURN(t.Endpoint)
+		r.Remedy = remedyNotTURN(e)
 		return r
 	}
 	var realm stun.Realm
@@ -65,10 +74,10 @@ func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
 	if errR != nil || errN != nil {
 		r.Status, r.Phase = Fail, result.PhaseAuth
 		r.Reason = fmt.Sprintf("%s answered 401 without REALM and NONCE: two-way UDP works, but no standard TURN long-term authentication is offered", what)
-		r.Remedy = remedyNotTURN(t.Endpoint)
+		r.Remedy = remedyNotTURN(e)
 		return r
 	}
 	r.Status = Pass
-	r.SetDetail("realm", realm.String())
+	r.SetDetail("realm", serverText(realm.String()))
 	return r
 }

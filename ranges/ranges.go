@@ -21,6 +21,8 @@ import (
 	"time"
 
 	ccppreflight "github.com/ccp-preflight/ccp-preflight"
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // DefaultURL is where AWS publishes the file.
@@ -231,6 +233,12 @@ func Embedded() (*Set, error) { return LoadBytes(ccppreflight.IPRanges, SourceEm
 // the embedded copy; else a file path or an http(s) URL. Bad content is
 // an *InputError; an unreadable file or failed download a plain error.
 func Open(from string) (*Set, error) {
+	return OpenContext(context.Background(), from)
+}
+
+// OpenContext is Open with a download (an http(s) URL) bounded by ctx as
+// well as by fetchTimeout.
+func OpenContext(ctx context.Context, from string) (*Set, error) {
 	switch {
 	case from == "":
 		dir, err := CacheDir()
@@ -240,16 +248,22 @@ func Open(from string) (*Set, error) {
 		return openNewest(filepath.Join(dir, CacheFile))
 	case from == SourceEmbedded:
 		return Embedded()
-	case strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://"):
-		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	case IsURL(from):
+		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		return fetch(ctx, http.DefaultClient, from)
 	}
-	b, err := os.ReadFile(from)
+	b, err := inputfile.Read(from, MaxFileSize)
 	if err != nil {
 		return nil, &InputError{Source: from, Offset: -1, Msg: plainErr(err)}
 	}
 	return LoadBytes(b, from)
+}
+
+// IsURL reports whether from (a --ranges value) is an http(s) URL, which
+// Open downloads.
+func IsURL(from string) bool {
+	return strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://")
 }
 
 // openNewest loads the cache at path when it is newer than the embedded
@@ -260,7 +274,7 @@ func openNewest(path string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Embedded()
 	}
@@ -290,21 +304,23 @@ func openNewest(path string) (*Set, error) {
 	return s, err
 }
 
-// fetch downloads and loads a file from url.
+// fetch downloads and loads a file from url. Errors and the Set's Source
+// name the URL without the user:password@ it may carry.
 func fetch(ctx context.Context, c *http.Client, url string) (*Set, error) {
+	name := redact.URL(url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, &InputError{Source: url, Offset: -1, Msg: err.Error()}
+		return nil, &InputError{Source: name, Offset: -1, Msg: redact.Text(err.Error())}
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", url, err)
+		return nil, fmt.Errorf("%s: %s", name, redact.Text(err.Error()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %s", url, resp.Status)
+		return nil, fmt.Errorf("%s: HTTP %s", name, resp.Status)
 	}
-	return Load(resp.Body, url)
+	return Load(resp.Body, name)
 }
 
 // plainErr drops the "open PATH: " prefix the os package adds (the path is

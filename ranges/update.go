@@ -11,6 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
+	"golang.org/x/net/http/httpguts"
 )
 
 // UpdateOptions configure Update. Zero values mean the defaults.
@@ -64,11 +68,15 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		}
 		o.CacheDir = d
 	}
+	// name is the URL as messages and the metadata file show it: without
+	// a user:password@ it may carry.
+	name := redact.URL(o.URL)
 	path := filepath.Join(o.CacheDir, CacheFile)
 	res := &UpdateResult{Path: path}
+	cleanStaleTemps(o.CacheDir, time.Now())
 
 	var cached *Set
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := inputfile.Read(path, MaxFileSize); err == nil {
 		if s, err := LoadBytes(b, path); err == nil {
 			cached = s
 			res.Previous = s.CreateDate
@@ -78,16 +86,16 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	var m meta
 	if cached != nil {
-		if b, err := os.ReadFile(path + ".meta"); err == nil && json.Unmarshal(b, &m) != nil {
-			m = meta{}
+		if b, err := inputfile.Read(path+".meta", maxMetaSize); err == nil {
+			m = parseMeta(b)
 		}
 	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
 	if err != nil {
-		return nil, &InputError{Source: "--url", Offset: -1, Msg: err.Error()}
+		return nil, &InputError{Source: "--url", Offset: -1, Msg: redact.Text(err.Error())}
 	}
-	if cached != nil && m.URL == o.URL {
+	if cached != nil && m.URL == name {
 		if m.ETag != "" {
 			req.Header.Set("If-None-Match", m.ETag)
 		}
@@ -97,7 +105,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", name, redact.Text(err.Error()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
@@ -105,13 +113,13 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		return res, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: HTTP %s (the cache is unchanged)", o.URL, resp.Status)
+		return nil, fmt.Errorf("download %s: HTTP %s (the cache is unchanged)", name, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", o.URL, err)
+		return nil, fmt.Errorf("download %s: %v (the cache is unchanged)", name, redact.Text(err.Error()))
 	}
-	s, err := LoadBytes(body, o.URL)
+	s, err := LoadBytes(body, name)
 	if err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
@@ -120,7 +128,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 		return nil, err
 	}
 	if cached != nil && s.CreateDate.Before(cached.CreateDate) {
-		return nil, &InputError{Source: o.URL, Offset: -1, Msg: fmt.Sprintf(
+		return nil, &InputError{Source: name, Offset: -1, Msg: fmt.Sprintf(
 			"refusing createDate %s: older than the cached %s (the cache is unchanged)",
 			s.CreateDate.Format(CreateDateLayout), cached.CreateDate.Format(CreateDateLayout))}
 	}
@@ -135,13 +143,63 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	s.Source = path
 	res.Set = s
-	nm := meta{URL: o.URL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC().Format(time.RFC3339)}
+	nm := meta{URL: name, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC().Format(time.RFC3339)}
 	if b, err := json.MarshalIndent(nm, "", "  "); err == nil {
 		// The metadata only saves a download next time: failing to write it
 		// is not an error.
 		_ = writeAtomic(path+".meta", append(b, '\n'))
 	}
 	return res, nil
+}
+
+// maxMetaSize bounds the metadata file read (a real one is ~200 bytes).
+const maxMetaSize = 64 << 10
+
+// maxValidator bounds an ETag or Last-Modified kept from a download.
+const maxValidator = 1024
+
+// parseMeta decodes the metadata file. Its ETag and Last-Modified came
+// from a server and go back to it as If-None-Match and If-Modified-Since:
+// a value that is not a valid header field value (or longer than
+// maxValidator) is dropped, so a damaged file costs a full download
+// instead of failing every update. Anything that does not decode is the
+// zero meta (no conditional request).
+func parseMeta(b []byte) meta {
+	var m meta
+	if json.Unmarshal(b, &m) != nil {
+		return meta{}
+	}
+	if len(m.ETag) > maxValidator || !httpguts.ValidHeaderFieldValue(m.ETag) {
+		m.ETag = ""
+	}
+	if len(m.LastModified) > maxValidator || !httpguts.ValidHeaderFieldValue(m.LastModified) {
+		m.LastModified = ""
+	}
+	return m
+}
+
+// staleTempAge is the age beyond which a temp file of the cache is
+// stale: one lives only while a downloaded file is written (milliseconds),
+// so a minute-old one was left by a process killed mid-write.
+const staleTempAge = time.Minute
+
+// cleanStaleTemps removes the temp files writeAtomic leaves in dir when
+// the process is killed between creating and renaming them
+// (.ip-ranges.json.tmp-*, .ip-ranges.json.meta.tmp-*), once older than
+// staleTempAge at now: a younger one may belong to an update running
+// now. Only regular files are removed; failures are ignored (the cache
+// works with them there).
+func cleanStaleTemps(dir string, now time.Time) {
+	for _, pattern := range []string{"." + CacheFile + ".tmp-*", "." + CacheFile + ".meta.tmp-*"} {
+		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, n := range names {
+			fi, err := os.Lstat(n)
+			if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleTempAge {
+				continue
+			}
+			_ = os.Remove(n)
+		}
+	}
 }
 
 // writeAtomic writes b to path via a synced temp file in the same

@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/preflight"
 	"github.com/ccp-preflight/ccp-preflight/report"
@@ -93,7 +93,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bar on stderr")
 	fs.BoolVar(&f.verbose, "verbose", false, "text: every check by layer after the findings and the summary")
 	fs.StringVar(&f.saveHTML, "save-html", "", "also write the HTML report of the same run to `FILE` (the screen keeps --format)")
-	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report")
+	fs.BoolVar(&f.showIP, "show-ip", false, "show this network's public IP unmasked in the HTML report (serve: in every format)")
 	fs.BoolVar(&f.browser, "browser", false, "also check from inside the browser: open a page on 127.0.0.1 and merge its browser.* checks")
 	fs.StringVar(&f.browserCmd, "browser-cmd", "", "with --browser: the browser `COMMAND` (program and arguments; the page's URL is appended) instead of the default browser")
 	fs.DurationVar(&f.browserTimeout, "browser-timeout", 0, fmt.Sprintf("with --browser: how long the browser has to answer, plus --duration (default %v)", config.DefaultBrowserTimeout))
@@ -204,7 +204,7 @@ func checkWith(args []string, stdout, stderr io.Writer, g *guidedCheck) (code in
 func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) int {
 	opts := report.Options{Color: f.out == "" && colorTerminal(stdout) && os.Getenv("NO_COLOR") == "", ShowIP: f.showIP, FailOn: result.Status(f.failOn), Verbose: f.verbose, Brief: f.brief}
 	if f.out != "" {
-		if err := writeFileAtomic(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
+		if err := safefile.Write(f.out, func(w io.Writer) error { return report.Render(w, f.format, rep, opts) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--out: " + err.Error()})
 		}
 		fmt.Fprintln(stderr, report.Headline(rep))
@@ -214,7 +214,7 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 	if f.saveHTML != "" {
 		html := opts
 		html.Color, html.Brief = false, false
-		if err := writeFileAtomic(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
+		if err := safefile.Write(f.saveHTML, func(w io.Writer) error { return report.Render(w, "html", rep, html) }); err != nil {
 			return fail(stderr, "check", &config.InputError{Msg: "--save-html: " + err.Error()})
 		}
 	}
@@ -248,22 +248,4 @@ func validFormat(f string) bool {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// writeFileAtomic writes path via a temp file in the same directory and a
-// rename, so a failed write never leaves a truncated file behind.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // Exit codes (README.md "Exit codes").
@@ -124,8 +125,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 }
 
 // fail prints err in one line and returns its exit code: 2 for input errors.
+// A URL's user:password@ in the message is redacted (the last guard).
 func fail(stderr io.Writer, cmd string, err error) int {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := redact.Text(strings.ReplaceAll(err.Error(), "\n", " "))
 	fmt.Fprintf(stderr, "ccp-preflight %s: %s\n", cmd, msg)
 	if config.IsInput(err) {
 		return exitInput

@@ -40,6 +40,8 @@ from its flags and --config only: nothing sent over HTTP changes a target.
 Before each run it reloads the ranges data when the file changed (--ranges
 FILE, or the cache 'ccp-preflight ranges update' writes), and at once on
 SIGHUP; a damaged file keeps the previous data and is logged.
+This network's public IP is masked (203.0.x.x) in every format it serves
+unless --show-ip.
 
 Examples:
   ccp-preflight serve --region us-east-1 --instance myalias
@@ -107,6 +109,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if cfg.Browser.Enabled {
 		return fail(stderr, "serve", &config.InputError{Msg: "the browser check (browser: true, --browser) needs a person at the browser: use it with check, not serve"})
 	}
+	if cfg.Ranges != nil && cfg.Ranges.Note != "" {
+		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s\n", cfg.Ranges.Note)
+	}
 	if err := validateInterval(interval, preflight.Deadline(cfg)); err != nil {
 		return fail(stderr, "serve", err)
 	}
@@ -140,7 +145,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	addr := ln.Addr().String()
 	fmt.Fprintf(stderr, "ccp-preflight serve: listening on http://%s (/metrics, /report.html, /healthz); checking %s every %v\n", addr, cfg.Region, interval)
 	if ap, err := netip.ParseAddrPort(addr); err == nil && !ap.Addr().IsLoopback() {
-		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s is reachable from other hosts; the reports it serves name this site's targets (the public IP is masked in HTML unless --show-ip)\n", addr)
+		fmt.Fprintf(stderr, "ccp-preflight serve: note: %s is reachable from other hosts; the reports it serves name this site's targets (the public IP is masked in every format unless --show-ip)\n", addr)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
