@@ -38,9 +38,11 @@ func TestServedReportsMaskThePublicIP(t *testing.T) {
 			switch {
 			case !show && has:
 				t.Errorf("%s shows the public IP %s without --show-ip", path, ip)
-			case !show && path != "/report?format=prom" && !strings.Contains(body, "198.51.x.x"):
+			case !show && path != "/report?format=prom" && path != "/report?format=text" && !strings.Contains(body, "198.51.x.x"):
+				// prom carries no addresses, and text's first screen (the
+				// findings and the summary) does not quote this warning.
 				t.Errorf("%s: no masked address 198.51.x.x in %.300q", path, body)
-			case show && !has && (path == "/report" || path == "/report.json" || path == "/report?format=text"):
+			case show && !has && (path == "/report" || path == "/report.json"):
 				t.Errorf("%s with --show-ip lacks the public IP", path)
 			}
 			if strings.Contains(body, "10.0.0.x") {

@@ -101,7 +101,7 @@ func TestConnectAnswerBounded(t *testing.T) {
 	env := loopbackEnv(t)
 	env.Cfg.ProxyMode, env.Cfg.Proxy = sysproxy.ModeFixed, &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	r := runProbe(t, tcpConnect, env, webEndpoint(rtcHost, 443))
-	wantResult(t, r, Fail, result.PhaseProxy, []string{"longer than 64 KiB"}, nil)
+	wantResult(t, r, Fail, result.PhaseProxy, []string{"more than 64 KiB", "not an HTTP proxy's answer"}, nil)
 }
 
 // FuzzProxyChallenge feeds what a proxy sends in a 407 (its
