@@ -20,7 +20,7 @@ const proxyBudget = 200 * time.Millisecond
 // Signaling names through a proxy warn: AWS notes that a proxy's WebSocket
 // handling may break the CCP.
 var envProxy = Probe{
-	Kind:    result.Kind{ID: "env.proxy", Layer: result.LayerComputer},
+	Kind:    result.Kind{ID: "env.proxy", Layer: result.LayerComputer, Local: true},
 	Budget:  capped(proxyBudget),
 	Targets: httpsTargets,
 	Run:     runProxy,

@@ -31,8 +31,12 @@ type Report struct {
 	// Thresholds are the limits the media checks were graded against (nil
 	// when unknown, e.g. a report built by hand).
 	Thresholds *Thresholds `json:"thresholds,omitempty"`
-	// Interrupted is true when the run was cancelled (Ctrl-C) before the end.
+	// Interrupted is true when the run was cancelled (Ctrl-C) before the
+	// end: the report is incomplete (OutcomeIncomplete), not a verdict.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Skip are the --skip prefixes: the checks they left out are in Checks
+	// as skip results, and every format names them (Headline).
+	Skip []string `json:"skip,omitempty"`
 }
 
 // RangesInfo says which ranges data the run used.

@@ -45,6 +45,11 @@ type Kind struct {
 	// computer's ability to make a call (capacity): a failure is reported,
 	// but it does not say that this computer's calls will fail.
 	Site bool
+	// Local is true for checks that only read this computer's settings or
+	// files (the ranges file's age, the proxy settings, the route table)
+	// and test nothing on the network: a run in which only Local checks
+	// ran has not checked the network (report: NOT CHECKED).
+	Local bool
 }
 
 var (

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/result"
+)
+
+// noVerdict is the part of the JSON report that says whether it is one.
+type noVerdict struct {
+	Verdict, Outcome, Headline string
+	Interrupted                bool
+	Skip                       []string
+	Checks                     []struct{ ID, Status, Reason string }
+}
+
+// TestCheckInterruptedIsIncomplete presses Ctrl-C (a real SIGINT to this
+// process, caught by check's own signal.NotifyContext) during a lab run
+// whose media checks measure for 20 s. Before the fix it printed READY
+// and exited 0: Go 1.26's NotifyContext cancels with the signal as the
+// cause, so the run's `context.Cause(ctx) == context.Canceled` never
+// matched. Now: INCOMPLETE in the headline and the JSON, exit 3, and the
+// checks cut short are not passes.
+func TestCheckInterruptedIsIncomplete(t *testing.T) {
+	for _, format := range []string{"json", "nagios"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, errOut := interruptedRun(t, "check", "--lab", "--duration", "20s", "--format", format, "--no-progress")
+			t.Logf("exit %d; stderr %q", code, errOut)
+			switch format {
+			case "json":
+				var rep noVerdict
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				if code != exitIncomplete || !rep.Interrupted || rep.Outcome != "incomplete" || !strings.HasPrefix(rep.Headline, "INCOMPLETE: the run was interrupted") {
+					t.Errorf("exit %d, interrupted %v, outcome %q, headline %q; want exit 3, INCOMPLETE", code, rep.Interrupted, rep.Outcome, rep.Headline)
+				}
+				for _, c := range rep.Checks {
+					if strings.HasPrefix(c.ID, "media.quality") && c.Status != "skip" {
+						t.Errorf("media.quality cut after a few seconds of 20 is %s: %s", c.Status, c.Reason)
+					}
+				}
+			case "nagios":
+				if code != 3 || !strings.HasPrefix(out, "CCP-PREFLIGHT UNKNOWN - INCOMPLETE") {
+					t.Errorf("nagios exit %d, %q; want UNKNOWN (3) INCOMPLETE", code, strings.SplitN(out, "\n", 2)[0])
+				}
+			}
+		})
+	}
+}
+
+// interruptedRun runs the CLI in this process and sends it SIGINT after
+// 2 s, again every half second until it returns (the first may come before
+// check has set up its handler; this test's own handler keeps the process
+// alive meanwhile).
+func interruptedRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	keep := make(chan os.Signal, 16)
+	signal.Notify(keep, os.Interrupt)
+	defer signal.Stop(keep)
+	done := make(chan struct{})
+	var o, e bytes.Buffer
+	start := time.Now()
+	go func() {
+		defer close(done)
+		code = run(args, &o, &e)
+	}()
+	timer := time.NewTimer(2 * time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case <-done:
+			if time.Since(start) > 15*time.Second {
+				t.Errorf("the interrupted run took %v to end (media alone runs 20 s)", time.Since(start))
+			}
+			return code, o.String(), e.String()
+		case <-timer.C:
+			_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+			timer.Reset(500 * time.Millisecond)
+		}
+	}
+}
+
+// TestCheckSkipEverythingIsNotChecked: --skip of every prefix tested
+// nothing. Before the fix: READY, "0 passed", exit 0 (Nagios "UNKNOWN -
+// READY"). Now NOT CHECKED, exit 3, and every check listed as left out.
+// Leaving only ranges.freshness (the file's age) is no network test either.
+func TestCheckSkipEverythingIsNotChecked(t *testing.T) {
+	all := strings.Join(result.Prefixes(), ",")
+	for _, tc := range []struct{ name, skip string }{
+		{"every prefix", all},
+		{"only ranges.freshness left", strings.ReplaceAll(all, "ranges", "ranges.membership")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "check", "--lab", "--skip", tc.skip, "--format", "json", "--no-progress")
+			var rep noVerdict
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("%v (stderr %q)\n%s", err, errOut, out)
+			}
+			if code != exitIncomplete || rep.Outcome != "not_checked" || !strings.HasPrefix(rep.Headline, "NOT CHECKED") {
+				t.Errorf("exit %d outcome %q headline %q; want 3, NOT CHECKED", code, rep.Outcome, rep.Headline)
+			}
+			listed := map[string]bool{}
+			for _, c := range rep.Checks {
+				listed[c.ID] = true
+				if c.ID != "ranges.freshness" && (c.Status != "skip" || !strings.Contains(c.Reason, "left out by --skip")) {
+					t.Errorf("%s: %s %q, want skip: left out by --skip", c.ID, c.Status, c.Reason)
+				}
+			}
+			for _, k := range result.Kinds() {
+				if !listed[k.ID] {
+					t.Errorf("%s not listed as skipped", k.ID)
+				}
+			}
+			code, out, _ = runCLI(t, "check", "--lab", "--skip", tc.skip, "--format", "nagios", "--no-progress")
+			if code != 3 || !strings.HasPrefix(out, "CCP-PREFLIGHT UNKNOWN - NOT CHECKED") {
+				t.Errorf("nagios exit %d %q", code, strings.SplitN(out, "\n", 2)[0])
+			}
+		})
+	}
+}
+
+// TestCheckSkipUnknownPrefix: a --skip that names no check is an input
+// error naming the valid prefixes (before: silently ignored, everything ran
+// while the user believed a part was left out).
+func TestCheckSkipUnknownPrefix(t *testing.T) {
+	for _, bad := range []string{"meda", "med", "media.qualty", "tcp,xyz"} {
+		code, out, errOut := runCLI(t, "check", "--lab", "--skip", bad, "--no-progress")
+		if code != exitInput || out != "" || strings.Count(errOut, "\n") != 1 ||
+			!strings.Contains(errOut, "--skip") || !strings.Contains(errOut, strings.Join(result.Prefixes(), ", ")) {
+			t.Errorf("--skip %s: exit %d, stdout %q, stderr %q; want exit 2 and one line naming the valid prefixes", bad, code, out, errOut)
+		}
+	}
+	// A full id and a trailing dot are fine.
+	if code, _, errOut := runCLI(t, "check", "--lab", "--skip", "media.,capacity,turn.allocate,nat.mapping", "--no-progress"); code != exitOK {
+		t.Errorf("valid --skip: exit %d: %s", code, errOut)
+	}
+}
+
+// TestCheckSkipMediaHTML: the HTML of `--skip media` says media was not
+// tested, in its banner and in the media checks' rows.
+func TestCheckSkipMediaHTML(t *testing.T) {
+	code, out, errOut := runCLI(t, "check", "--lab", "--skip", "media", "--format", "html", "--no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Not tested (left out by --skip): media.", `<td class="id">media.quality</td>`, `<td class="id">media.relay</td>`, "not tested: left out by --skip media"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// TestCheckExplicitEmptyLists: `https_endpoints: []` and `turn_servers: []`
+// mean none (before: the catalog's endpoints were probed anyway); an
+// absent key means the catalog's.
+func TestCheckExplicitEmptyLists(t *testing.T) {
+	cfg := writeFile(t, "site.yaml", "https_endpoints: []\n")
+	code, out, errOut := runCLI(t, "check", "--lab", "--config", cfg, "--skip", "media", "--format", "json", "--no-progress")
+	var rep noVerdict
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("exit %d %v: %s", code, err, errOut)
+	}
+	ran := map[string]int{}
+	for _, c := range rep.Checks {
+		if c.Status != "skip" {
+			ran[c.ID]++
+		}
+		if (c.ID == "tcp.connect" || c.ID == "tls.handshake") && (c.Status != "skip" || !strings.Contains(c.Reason, "https_endpoints: []")) {
+			t.Errorf("https_endpoints: [] still probed %s: %s %q", c.ID, c.Status, c.Reason)
+		}
+	}
+	if ran["stun.binding"] == 0 {
+		t.Errorf("the TURN servers (absent key: the catalog's) were not checked")
+	}
+	// Both lists empty, and the credentialed TURN checks (which use the
+	// ICE servers' URLs, not turn_servers) left out: nothing of the
+	// network to test.
+	cfg = writeFile(t, "none.yaml", "https_endpoints: []\nturn_servers: []\n")
+	code, out, _ = runCLI(t, "check", "--lab", "--config", cfg, "--skip", "turn.allocate,media.relay", "--format", "json", "--no-progress")
+	rep = noVerdict{}
+	_ = json.Unmarshal([]byte(out), &rep)
+	if code != exitIncomplete || rep.Outcome != "not_checked" {
+		t.Errorf("both lists empty: exit %d outcome %q, want 3 not_checked", code, rep.Outcome)
+	}
+}
