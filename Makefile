@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
-FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze
+FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./probe:FuzzOwnedAnswers ./probe:FuzzNonTLS
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the
