@@ -175,14 +175,15 @@ func TestMediaQualityGrades(t *testing.T) {
 		if !strings.Contains(res.Remedy, "DSCP EF") {
 			t.Errorf("remedy %q", res.Remedy)
 		}
-		// Two seconds holding every packet sent (a loaded machine may send
-		// a few late, into the next second: the split is not asserted).
+		// Per-second samples holding every packet sent (a loaded machine
+		// may send a few late, into the next second: the split, and a
+		// third second of stragglers, are not asserted).
 		sent := 0
 		for _, x := range res.Series {
 			sent += x.Sent
 		}
-		if len(res.Series) != 2 || sent != int(res.Metrics["sent_packets"]) || sent != 100 {
-			t.Errorf("series %+v, want 2 seconds holding the 100 packets sent", res.Series)
+		if len(res.Series) < 2 || sent != int(res.Metrics["sent_packets"]) || sent != 100 {
+			t.Errorf("series %+v, want 2 seconds (or more) holding the 100 packets sent", res.Series)
 		}
 	})
 	t.Run("slow", func(t *testing.T) {
