@@ -11,7 +11,8 @@ PKGS     := ./...
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
 FUZZ_TARGETS := ./ranges:FuzzLoad ./config:FuzzParseICEServers ./config:FuzzLoadFile ./probe:FuzzMappedAddress ./quality:FuzzAnalyze ./browsercheck:FuzzParseAnswer ./report:FuzzFindings ./internal/osrelease:FuzzPrettyName \
 	./sysproxy:FuzzPAC ./sysproxy:FuzzParsePACResult ./sysproxy:FuzzSettings ./probe:FuzzProxyChallenge ./browserpolicy:FuzzPolicyFile \
-	./probe:FuzzSTUNResponse ./probe:FuzzReflectedMedia ./probe:FuzzDNSAnswer ./probe:FuzzProxyAnswer ./probe:FuzzProxyAnswerEndless ./probe:FuzzClockDate ./ranges:FuzzUpdateMeta
+	./probe:FuzzSTUNResponse ./probe:FuzzReflectedMedia ./probe:FuzzDNSAnswer ./probe:FuzzProxyAnswer ./probe:FuzzProxyAnswerEndless ./probe:FuzzClockDate ./ranges:FuzzUpdateMeta \
+	./probe:FuzzOwnedAnswers ./probe:FuzzNonTLS
 FUZZTIME ?= 60s
 SHORT_FUZZTIME ?= 5s
 # Debian packages the tests use: real TURN (coturn), firewall rules for the

@@ -59,10 +59,13 @@ func IsInput(err error) bool {
 
 // File is the YAML config file, as written (docs/CONFIG.md).
 type File struct {
-	Region         string   `yaml:"region"`
-	Instance       string   `yaml:"instance"`
-	Resolver       string   `yaml:"resolver"`
-	CAFiles        []string `yaml:"ca_files"`
+	Region   string   `yaml:"region"`
+	Instance string   `yaml:"instance"`
+	Resolver string   `yaml:"resolver"`
+	CAFiles  []string `yaml:"ca_files"`
+	// HTTPSEndpoints and TURNServers replace the catalog's lists when the
+	// key is present: nil means absent (the catalog's), an empty non-nil
+	// list (`https_endpoints: []`) means none.
 	HTTPSEndpoints []string `yaml:"https_endpoints"`
 	TURNServers    []string `yaml:"turn_servers"`
 	ICEServersFile string   `yaml:"ice_servers_file"`
@@ -223,14 +226,22 @@ type Config struct {
 	Browser Browser
 }
 
-// Skipped reports whether check id is left out by a --skip prefix.
+// Skipped reports whether check id is left out by --skip: a prefix names
+// the checks whose id is the prefix or starts with it and a dot ("media"
+// leaves out media.quality and media.relay, as does "media."; "media.relay"
+// only that one; "med" nothing).
 func (c *Config) Skipped(id string) bool {
+	return c.SkippedBy(id) != ""
+}
+
+// SkippedBy returns the --skip prefix that leaves out check id, or "".
+func (c *Config) SkippedBy(id string) string {
 	for _, p := range c.Skip {
-		if p != "" && strings.HasPrefix(id, p) {
-			return true
+		if q := strings.TrimSuffix(p, "."); q != "" && (id == q || strings.HasPrefix(id, q+".")) {
+			return p
 		}
 	}
-	return false
+	return ""
 }
 
 // Secrets returns the run's ICE credentials (each server's username and
@@ -362,10 +373,11 @@ func (c *Config) setThresholds(f *File, o Overrides) error {
 	return nil
 }
 
-// setHTTPS sets HTTPS: the file's https_endpoints when set, else the
-// catalog's for the region and instance.
+// setHTTPS sets HTTPS: the file's https_endpoints when the key is
+// present (an explicit empty list means none: the HTTPS checks are
+// skipped), else the catalog's for the region and instance.
 func (c *Config) setHTTPS(f *File, _ Overrides) error {
-	if len(f.HTTPSEndpoints) == 0 {
+	if f.HTTPSEndpoints == nil {
 		var err error
 		o := catalog.Options{Region: c.Region, Alias: c.Instance, SAML: c.SAML, NewSignIn: c.NewSignIn}
 		if c.HTTPS, err = catalog.HTTPSFor(o); err != nil {
@@ -387,10 +399,11 @@ func (c *Config) setHTTPS(f *File, _ Overrides) error {
 	return nil
 }
 
-// setTURN sets TURN: the file's turn_servers when set, else the region's
-// (and the Global Resiliency replica's, the CCP fails agents over to it).
+// setTURN sets TURN: the file's turn_servers when the key is present (an
+// explicit empty list means none), else the region's (and the Global
+// Resiliency replica's: the CCP fails agents over to it).
 func (c *Config) setTURN(f *File, _ Overrides) error {
-	if len(f.TURNServers) == 0 {
+	if f.TURNServers == nil {
 		region, err := catalog.Lookup(c.Region)
 		if err != nil {
 			return inputErr("--region: %v", err)

@@ -121,8 +121,9 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestSkipped(t *testing.T) {
-	c := &Config{Skip: []string{"media", "nat."}}
-	for id, want := range map[string]bool{"media.quality": true, "media.relay": true, "nat.mapping": true, "stun.binding": false, "capacity.streams": false} {
+	c := &Config{Skip: []string{"media", "nat.", "turn.allocate", "st"}}
+	for id, want := range map[string]bool{"media.quality": true, "media.relay": true, "nat.mapping": true, "stun.binding": false, "capacity.streams": false,
+		"turn.allocate": true, "turn.auth-challenge": false} {
 		if c.Skipped(id) != want {
 			t.Errorf("Skipped(%q) = %v", id, !want)
 		}

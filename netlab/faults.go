@@ -5,7 +5,6 @@ package netlab
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"syscall"
@@ -185,7 +184,7 @@ func (l *Lab) SetImpairment(conf string) error {
 		}
 		cur[k] = strings.TrimSpace(v)
 	}
-	if err := os.WriteFile(l.File("bridge.conf"), []byte("ab "+orNone(cur["ab"])+"\nba "+orNone(cur["ba"])+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(l.File("bridge.conf"), []byte("ab "+orNone(cur["ab"])+"\nba "+orNone(cur["ba"])+"\n"), 0o644); err != nil {
 		return err
 	}
 	return l.Signal("bridge", syscall.SIGHUP)

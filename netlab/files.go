@@ -15,6 +15,8 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +50,9 @@ type LabdState struct {
 	Intercept bool `json:"intercept,omitempty"`
 	// DNSDown stops answering DNS (the socket is closed: port unreachable).
 	DNSDown bool `json:"dns_down,omitempty"`
+	// Gen numbers the state: labd writes it to labd.applied once it has
+	// applied this state, so WriteLabdState returns only then.
+	Gen int64 `json:"gen,omitempty"`
 }
 
 // Env is the environment the check runs with inside the lab: the lab CA is
@@ -71,19 +76,66 @@ func (l *Lab) ReadLabdState() (LabdState, error) {
 	return s, json.Unmarshal(b, &s)
 }
 
-// WriteLabdState writes labd.json and, when labd runs, makes it reload.
+// WriteLabdState writes labd.json atomically (a reader never sees it half
+// written) and, when labd runs, makes it reload and waits until labd says
+// it applied this state (labd.applied holds its Gen): a fault is in force
+// when On returns.
 func (l *Lab) WriteLabdState(s LabdState) error {
+	s.Gen = time.Now().UnixNano()
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(l.File(FileLabdState), b, 0o644); err != nil {
+	if err := writeFileAtomic(l.File(FileLabdState), b, 0o644); err != nil {
 		return err
 	}
-	if l.PIDs["labd"] > 0 {
-		return l.reloadLabd()
+	if l.PIDs["labd"] <= 0 {
+		return nil
 	}
-	return nil
+	if err := l.reloadLabd(); err != nil {
+		return err
+	}
+	want := strconv.FormatInt(s.Gen, 10)
+	deadline := time.Now().Add(cmdBudget)
+	for next := time.Now(); ; next = next.Add(time.Second) {
+		if b, err := os.ReadFile(l.File(fileLabdApplied)); err == nil && strings.TrimSpace(string(b)) == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("netlab: labd did not apply %s in %v: %s", FileLabdState, cmdBudget, l.logTail("labd"))
+		}
+		if time.Now().After(next) {
+			// A signal sent while labd was busy may have merged with an
+			// earlier one: ask again, once a second.
+			_ = l.reloadLabd()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fileLabdApplied is where labd writes the Gen of the state it applied.
+const fileLabdApplied = "labd.applied"
+
+// writeFileAtomic writes path through a temporary file in its directory
+// and a rename: a reader sees the old content or the new, never a part.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func writeFiles(l *Lab) error {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,6 +87,7 @@ func Labd(ctx context.Context, dir string) error {
 	if err := d.applyDNS(); err != nil {
 		return err
 	}
+	d.applied()
 	if err := os.WriteFile(filepath.Join(dir, "labd.ready"), []byte("ok\n"), 0o644); err != nil {
 		return err
 	}
@@ -110,8 +112,10 @@ func Labd(ctx context.Context, dir string) error {
 			}
 			if err := d.applyDNS(); err != nil {
 				log.Printf("labd: %v", err)
+				continue
 			}
-			log.Printf("labd: reloaded %s", FileLabdState)
+			d.applied()
+			log.Printf("labd: reloaded %s (gen %d)", FileLabdState, d.state().Gen)
 		}
 	}
 }
@@ -136,6 +140,14 @@ func (d *labd) load() error {
 	d.st = s
 	d.mu.Unlock()
 	return nil
+}
+
+// applied tells WriteLabdState which state is in force: the Gen of the
+// state loaded, in labd.applied (written atomically).
+func (d *labd) applied() {
+	if err := writeFileAtomic(filepath.Join(d.dir, fileLabdApplied), []byte(strconv.FormatInt(d.state().Gen, 10)+"\n"), 0o644); err != nil {
+		log.Printf("labd: %v", err)
+	}
 }
 
 func (d *labd) state() LabdState {

@@ -389,7 +389,7 @@ func (l *Lab) startLabd(ctx context.Context) error {
 }
 
 func (l *Lab) startBridge(ctx context.Context, ab, ba string) error {
-	if err := os.WriteFile(l.File("bridge.conf"), []byte("ab "+orNone(ab)+"\nba "+orNone(ba)+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(l.File("bridge.conf"), []byte("ab "+orNone(ab)+"\nba "+orNone(ba)+"\n"), 0o644); err != nil {
 		return err
 	}
 	name, args := AheadOfLoad(l.Helper, "bridge")

@@ -49,7 +49,10 @@ type Options struct {
 	// FailOn is --fail-on and must be "fail" or "warn" (the flag's default
 	// is fail); the Config does not carry it, Build only checks it.
 	FailOn string
-	// Skip is --skip: comma-separated check id prefixes (blanks ignored).
+	// Skip is --skip: comma-separated check id prefixes (blanks ignored);
+	// each must be a prefix of the checks' ids (result.Prefixes) or a
+	// check's full id, else Build returns an input error naming the valid
+	// prefixes.
 	Skip string
 	// Timeout, Duration and Capacity are --timeout, --duration and
 	// --capacity; nil means not given, and a given zero is an error.
@@ -85,6 +88,9 @@ func Build(o Options) (*config.Config, error) {
 	}
 	if o.FailOn != string(result.Fail) && o.FailOn != string(result.Warn) {
 		return nil, &config.InputError{Msg: fmt.Sprintf("--fail-on %q: want fail or warn", o.FailOn)}
+	}
+	if err := checkSkip(splitSkip(o.Skip)); err != nil {
+		return nil, err
 	}
 	cfg, err := config.Build(file, overrides(o, file))
 	if err != nil {
@@ -230,8 +236,10 @@ func RunHooks(ctx context.Context, cfg *config.Config, version string, h Hooks) 
 		Schema: report.Schema, Version: version, StartedAt: start.UTC(),
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 		Region:     cfg.Region, Instance: cfg.Instance, Checks: results, Verdict: result.Verdict(results),
-		Interrupted: context.Cause(ctx) == context.Canceled,
+		// Cancelled (Ctrl-C, a shutdown), not the run's own deadline.
+		Interrupted: probe.Interrupted(ctx),
 		Thresholds:  report.ThresholdsOf(cfg.Thresholds),
+		Skip:        cfg.Skip,
 	}
 	if cfg.Ranges != nil {
 		rep.Ranges = report.RangesInfo{Source: cfg.Ranges.Source, CreateDate: cfg.Ranges.CreateDate.UTC().Format(time.RFC3339), SyncToken: cfg.Ranges.SyncToken}

@@ -3,6 +3,7 @@ package preflight
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,7 +128,10 @@ func TestRunRedactsICECredentials(t *testing.T) {
 }
 
 // TestRunInterrupted: a cancelled context gives a report marked
-// Interrupted, not nil.
+// Interrupted, not nil — also when it was cancelled with a cause, as Go
+// 1.26's signal.NotifyContext does on Ctrl-C (the cause is the signal;
+// before the fix `context.Cause(ctx) == context.Canceled` missed it and
+// the run read READY).
 func TestRunInterrupted(t *testing.T) {
 	noEnv(t)
 	cfg, err := Build(Options{Region: "us-east-1", FailOn: "fail", Skip: offline})
@@ -138,5 +142,10 @@ func TestRunInterrupted(t *testing.T) {
 	cancel()
 	if rep := Run(ctx, cfg, "test", nil); rep == nil || !rep.Interrupted {
 		t.Errorf("cancelled run: %+v", rep)
+	}
+	sig, stop := context.WithCancelCause(context.Background())
+	stop(errors.New("interrupt signal received"))
+	if rep := Run(sig, cfg, "test", nil); rep == nil || !rep.Interrupted || report.OutcomeOf(rep) != report.OutcomeIncomplete {
+		t.Errorf("run cancelled with a signal as the cause: %+v", rep)
 	}
 }

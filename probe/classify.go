@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -26,7 +27,10 @@ const (
 	KindOther       Kind = "error"
 )
 
-// Classify returns the Kind of a network error (KindNone for nil).
+// Classify returns the Kind of a network error (KindNone for nil), on
+// every OS: context ends and timeouts first, then the system's error
+// number (classifyErrno; Windows' WSA codes from the table in
+// classify_wsa.go).
 func Classify(err error) Kind {
 	if err == nil {
 		return KindNone
@@ -37,6 +41,23 @@ func Classify(err error) Kind {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return KindTimeout
+	}
+	return classifyErrno(runtime.GOOS, err)
+}
+
+// classifyErrno classifies err's system error number as goos reports it:
+// the per-OS table first (errnoKinds: Windows' WSA and Win32 codes), then
+// the POSIX errors. Classify passes runtime.GOOS; tests pass "windows" to
+// read a Windows agent's errors on Linux.
+func classifyErrno(goos string, err error) Kind {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		if k := errnoKind(goos, uintptr(en)); k != KindNone {
+			return k
+		}
+		if goos != runtime.GOOS {
+			return KindOther // another OS's number: the POSIX names below do not apply
+		}
 	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -74,7 +95,7 @@ func Explain(k Kind, what string) string {
 	case KindUnreachable:
 		return what + " is unreachable: no route from this computer (check the default route, VPN or proxy-only network)"
 	case KindPermission:
-		return what + " was blocked on this computer before it left (operation not permitted): a local firewall rule"
+		return what + " was blocked on this computer before it left (the system refused to send it: operation not permitted or access denied): a local firewall rule or security software"
 	case KindReset:
 		return what + " was reset mid-way: a middlebox (firewall, proxy or IPS) cut the connection"
 	case KindCancelled:

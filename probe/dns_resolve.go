@@ -84,6 +84,13 @@ func runDNS(ctx context.Context, env *Env, t Target) Result {
 	r.Address = ans.Addrs[0].String()
 	r.SetDetail("addresses", strings.Join(addrs, ", "))
 	r.SetMetric("addresses", float64(len(addrs)))
+	if len(ans.Foreign) > 0 {
+		r.SetDetail("foreign_records", strings.Join(ans.Foreign, "; "))
+		r.Status, r.Phase = Warn, result.PhaseResolve
+		r.Reason = fmt.Sprintf("%s resolves to %s, but the DNS server %s also answered with records for another name (%s), which were ignored: a spoofed answer, or a broken resolver or DNS filter", e.Host, strings.Join(addrs, ", "), ans.Server, strings.Join(ans.Foreign, "; "))
+		r.Remedy = remedyForeign(ans.Server, e.Host)
+		return r
+	}
 	if len(odd) > 0 {
 		r.Status, r.Phase = Warn, result.PhaseResolve
 		r.Reason = fmt.Sprintf("%s resolves to %s: a public AWS name should have public addresses, so this is split-horizon DNS, a DNS filter or a hijack answering in AWS's place", e.Host, strings.Join(odd, ", "))
@@ -137,6 +144,10 @@ func dnsFailure(r Result, env *Env, e catalog.Endpoint, ans Answer) Result {
 	case DNSNoData:
 		r.Reason = fmt.Sprintf("%s exists but has no address record (no A or AAAA) at %s", e.Host, server)
 		r.Remedy = allow + " with its A records (a filter stripping records, or an IPv6-only resolver answer)"
+	case DNSMismatch:
+		r.SetDetail("foreign_records", strings.Join(ans.Foreign, "; "))
+		r.Reason = fmt.Sprintf("the DNS server %s answered the question for %s only with records for another name (%s): a spoofed answer, or a broken resolver or DNS filter; those addresses were not used", server, e.Host, strings.Join(ans.Foreign, "; "))
+		r.Remedy = remedyForeign(server, e.Host)
 	case DNSCancelled:
 		r.Status, r.Reason, r.Phase = Skip, "cancelled before the lookup finished (interrupted)", ""
 	default:
@@ -172,4 +183,9 @@ func specialAddr(a netip.Addr) string {
 		return "multicast"
 	}
 	return ""
+}
+
+// remedyForeign is the fix when a DNS server answered for another name.
+func remedyForeign(server, host string) string {
+	return fmt.Sprintf("make this computer ask its network's real DNS server (%s answered for another name) and find what rewrites DNS answers on the path (a DNS filter, a router's DNS proxy, malware); %s must resolve to its own records or through its CNAME chain", server, host)
 }

@@ -26,7 +26,7 @@ const proxyBudget = sysproxy.DefaultPACTime + 500*time.Millisecond
 // signaling name goes through a proxy (AWS notes that a proxy's WebSocket
 // handling may break the CCP).
 var envProxy = Probe{
-	Kind:    result.Kind{ID: "env.proxy", Layer: result.LayerComputer, Who: result.WhoNetwork, Summary: &result.Summary{Label: "Proxy", Detail: "proxy"}},
+	Kind:    result.Kind{ID: "env.proxy", Layer: result.LayerComputer, Who: result.WhoNetwork, Summary: &result.Summary{Label: "Proxy", Detail: "proxy"}, Local: true},
 	Budget:  capped(proxyBudget),
 	Targets: httpsTargets,
 	Run:     runProxy,

@@ -19,7 +19,7 @@ import (
 // through the VPN: extra delay and jitter, and VPN gateways often drop or
 // throttle UDP. The remedy is split tunnelling for UDP 3478.
 var envVPN = Probe{
-	Kind:    result.Kind{ID: "env.vpn", Layer: result.LayerComputer, DependsOn: []string{"dns.resolve"}, Summary: &result.Summary{Label: "Media route", Detail: "path"}},
+	Kind:    result.Kind{ID: "env.vpn", Layer: result.LayerComputer, DependsOn: []string{"dns.resolve"}, Summary: &result.Summary{Label: "Media route", Detail: "path"}, Local: true},
 	Budget:  timeout, // a route lookup is instant; the budget is for the shared DNS answer
 	Targets: turnTargets,
 	Run:     runEnvVPN,

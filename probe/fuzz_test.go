@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -274,4 +275,15 @@ func FuzzClockDate(f *testing.F) {
 		}
 		_ = roundSkew(skew)
 	})
+}
+
+// answerAddrs is what the resolver keeps of an answer to its own question
+// (in's first question, or none): the addresses ownedAnswers returns.
+func answerAddrs(in *dns.Msg, qt uint16) []netip.Addr {
+	q := ""
+	if len(in.Question) > 0 {
+		q = in.Question[0].Name
+	}
+	addrs, _ := ownedAnswers(q, qt, in.Answer)
+	return addrs
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net"
 	"strings"
@@ -76,20 +77,24 @@ func TestMediaAccuracy(t *testing.T) {
 	}
 	for _, k := range rttCases {
 		t.Run(k.name, func(t *testing.T) {
-			r := relayTo(t, srv, impair.Config{Up: k.up, Down: k.down})
-			res := runMedia(t, testConfig(3*time.Second), r.Addr())
-			injected := float64(k.up.Delay+k.down.Delay) / 1e6
-			up, down := r.Counts()
-			applied := float64(up.AppliedMean+down.AppliedMean) / 1e6
-			got := res.Metrics["rtt_ms"] - base
-			t.Logf("ACCURACY %s: configured %.1f ms, relay applied %.3f ms, measured %.3f ms (baseline-corrected), error %+.3f ms",
-				k.name, injected, applied, got, got-applied)
-			if tol := 1 + 0.02*applied; math.Abs(got-applied) > tol {
-				t.Errorf("measured RTT %.3f ms, injected %.3f ms: off by more than %.2f ms", got, applied, tol)
-			}
-			if res.Status == Fail {
-				t.Errorf("status %s (%s) on a clean %v path", res.Status, res.Reason, injected)
-			}
+			underLoad(t, func(try int) (string, bool) {
+				r := relayTo(t, srv, impair.Config{Up: k.up, Down: k.down})
+				res := runMedia(t, testConfig(3*time.Second), r.Addr())
+				injected := float64(k.up.Delay+k.down.Delay) / 1e6
+				up, down := r.Counts()
+				applied := float64(up.AppliedMean+down.AppliedMean) / 1e6
+				got := res.Metrics["rtt_ms"] - base
+				t.Logf("ACCURACY %s (try %d): configured %.1f ms, relay applied %.3f ms, measured %.3f ms (baseline-corrected), error %+.3f ms",
+					k.name, try, injected, applied, got, got-applied)
+				held := applied-injected <= 1+0.02*injected
+				if tol := 1 + 0.02*applied; math.Abs(got-applied) > tol {
+					return fmt.Sprintf("measured RTT %.3f ms, injected %.3f ms: off by more than %.2f ms", got, applied, tol), held
+				}
+				if res.Status == Fail {
+					return fmt.Sprintf("status %s (%s) on a clean %v path", res.Status, res.Reason, injected), held
+				}
+				return "", held
+			})
 		})
 	}
 
@@ -102,17 +107,23 @@ func TestMediaAccuracy(t *testing.T) {
 	}
 	for _, k := range jitterCases {
 		t.Run(k.name, func(t *testing.T) {
-			r := relayTo(t, srv, impair.Config{Up: k.up, Seed: 7})
-			res := runMedia(t, testConfig(6*time.Second), r.Addr())
-			theory := float64(impair.ExpectedMeanAbsDiff(k.up)) / 1e6
-			up, _ := r.Counts()
-			want := float64(up.AppliedMeanAbsDiff) / 1e6
-			got := res.Metrics["jitter_ms"]
-			t.Logf("ACCURACY %s: configured distribution gives %.3f ms, relay applied %.3f ms, measured %.3f ms, error %+.3f ms",
-				k.name, theory, want, got, got-want)
-			if math.Abs(got-want) > 2 {
-				t.Errorf("measured jitter %.3f ms, injected %.3f ms: off by more than 2 ms", got, want)
-			}
+			underLoad(t, func(try int) (string, bool) {
+				r := relayTo(t, srv, impair.Config{Up: k.up, Seed: 7})
+				res := runMedia(t, testConfig(6*time.Second), r.Addr())
+				theory := float64(impair.ExpectedMeanAbsDiff(k.up)) / 1e6
+				up, _ := r.Counts()
+				want := float64(up.AppliedMeanAbsDiff) / 1e6
+				got := res.Metrics["jitter_ms"]
+				t.Logf("ACCURACY %s (try %d): configured distribution gives %.3f ms, relay applied %.3f ms, measured %.3f ms, error %+.3f ms",
+					k.name, try, theory, want, got, got-want)
+				// The relay's applied jitter near the configured one says
+				// the machine let it (and the in-process TURN server) keep time.
+				held := math.Abs(want-theory) <= 2
+				if math.Abs(got-want) > 2 {
+					return fmt.Sprintf("measured jitter %.3f ms, injected %.3f ms: off by more than 2 ms", got, want), held
+				}
+				return "", held
+			})
 		})
 	}
 
@@ -164,8 +175,15 @@ func TestMediaQualityGrades(t *testing.T) {
 		if !strings.Contains(res.Remedy, "DSCP EF") {
 			t.Errorf("remedy %q", res.Remedy)
 		}
-		if len(res.Series) != 2 || res.Series[0].Sent != 50 {
-			t.Errorf("series %+v, want 2 seconds of 50 packets", res.Series)
+		// Per-second samples holding every packet sent (a loaded machine
+		// may send a few late, into the next second: the split, and a
+		// third second of stragglers, are not asserted).
+		sent := 0
+		for _, x := range res.Series {
+			sent += x.Sent
+		}
+		if len(res.Series) < 2 || sent != int(res.Metrics["sent_packets"]) || sent != 100 {
+			t.Errorf("series %+v, want 2 seconds (or more) holding the 100 packets sent", res.Series)
 		}
 	})
 	t.Run("slow", func(t *testing.T) {

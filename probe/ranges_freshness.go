@@ -26,7 +26,7 @@ const futureSlack = 24 * time.Hour
 // network's, so it must not turn the network's verdict into "not ready";
 // `--fail-on warn` makes it fail the run for those who want that.
 var rangesFreshness = Probe{
-	Kind:    result.Kind{ID: "ranges.freshness", Layer: result.LayerRanges, Who: result.WhoNetwork},
+	Kind:    result.Kind{ID: "ranges.freshness", Layer: result.LayerRanges, Who: result.WhoNetwork, Local: true},
 	Budget:  fixed(freshnessBudget),
 	Targets: oneTarget("ranges"),
 	Run: func(ctx context.Context, env *Env, t Target) Result {

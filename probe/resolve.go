@@ -34,6 +34,7 @@ const (
 	DNSTimeout   = "timeout"   // no answer before the time limit
 	DNSNoData    = "nodata"    // the name exists but has no A or AAAA record
 	DNSCancelled = "cancelled" // the caller gave up (interrupted run)
+	DNSMismatch  = "mismatch"  // the only answers were records for another name (spoofing or a broken resolver)
 	DNSError     = "error"     // anything else (unreachable resolver, malformed answer)
 )
 
@@ -49,6 +50,13 @@ type Answer struct {
 	RTT time.Duration
 	// Server is who answered: "system resolver" or the host:port asked.
 	Server string
+	// Foreign are the answer records that were not for the name asked nor
+	// for a name of its CNAME chain, as text ("evil.example. A 203.0.113.9"),
+	// or a note that the answer's question was another one. They were
+	// ignored (Addrs holds none of them): a spoofed answer or a broken
+	// resolver. Only a configured resolver, asked directly, shows them; the
+	// system resolver hands over addresses only.
+	Foreign []string
 }
 
 // Resolver resolves names once per run and shares the answer between
@@ -201,27 +209,24 @@ func systemQuery(ctx context.Context, host string) Answer {
 
 // directQuery asks server for A and AAAA in parallel.
 func directQuery(ctx context.Context, server, host string) Answer {
-	type res struct {
-		addrs []netip.Addr
-		rcode int
-		err   error
-	}
 	types := []uint16{dns.TypeA, dns.TypeAAAA}
-	out := make([]res, len(types))
+	out := make([]exchanged, len(types))
 	var wg sync.WaitGroup
 	for i, qt := range types {
-		wg.Go(func() {
-			addrs, rcode, err := exchange(ctx, server, host, qt)
-			out[i] = res{addrs, rcode, err}
-		})
+		wg.Go(func() { out[i] = exchange(ctx, server, host, qt) })
 	}
 	wg.Wait()
 	var a Answer
 	for _, o := range out {
 		a.Addrs = append(a.Addrs, o.addrs...)
+		a.Foreign = append(a.Foreign, o.foreign...)
 	}
 	if len(a.Addrs) > 0 {
 		return a // one family answering is enough
+	}
+	if len(a.Foreign) > 0 {
+		return Answer{Err: fmt.Errorf("%s: %s answered only with records for another name: %s", host, server, strings.Join(a.Foreign, "; ")),
+			Kind: DNSMismatch, Foreign: a.Foreign}
 	}
 	// No address: report the most telling failure, A's first.
 	for _, o := range out {
@@ -254,9 +259,18 @@ func directQuery(ctx context.Context, server, host string) Answer {
 	return Answer{Err: fmt.Errorf("%s exists but has no A or AAAA record (at %s)", host, server), Kind: DNSNoData}
 }
 
+// exchanged is the outcome of one query type.
+type exchanged struct {
+	addrs   []netip.Addr
+	foreign []string
+	rcode   int
+	err     error
+}
+
 // exchange sends one query over UDP with retries (TCP when truncated) and
-// returns the addresses of type qt in the answer and the rcode.
-func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr, int, error) {
+// returns the addresses of type qt owned by host or its CNAME chain
+// (ownedAnswers), the records for other names, and the rcode.
+func exchange(ctx context.Context, server, host string, qt uint16) exchanged {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(host), qt)
 	m.SetEdns0(1232, false)
@@ -276,18 +290,57 @@ func exchange(ctx context.Context, server, host string, qt uint16) ([]netip.Addr
 		in, err = exchangeOnce(ctx, tc, m, server)
 	}
 	if err != nil {
-		return nil, 0, err
+		return exchanged{err: err}
 	}
-	return answerAddrs(in, qt), in.Rcode, nil
+	if len(in.Question) > 0 && (!strings.EqualFold(in.Question[0].Name, m.Question[0].Name) || in.Question[0].Qtype != qt) {
+		// An answer to another question (a cache returning the wrong
+		// entry, or a forged reply that matched only the ID and port).
+		q := in.Question[0]
+		var foreign []string
+		for _, rr := range in.Answer {
+			foreign = append(foreign, rrText(rr))
+		}
+		foreign = append(foreign, fmt.Sprintf("(the reply was to the question %s %s)", q.Name, dns.TypeToString[q.Qtype]))
+		return exchanged{foreign: foreign, rcode: in.Rcode}
+	}
+	addrs, foreign := ownedAnswers(m.Question[0].Name, qt, in.Answer)
+	return exchanged{addrs: addrs, foreign: foreign, rcode: in.Rcode}
 }
 
-// answerAddrs extracts the addresses of type qt (A or AAAA) from the
-// answer section of in (what a DNS server sent): IPv4 for A, IPv6
-// (v4-mapped ones unmapped) for AAAA; records of other types, or of the
-// other family, are ignored.
-func answerAddrs(in *dns.Msg, qt uint16) []netip.Addr {
-	var addrs []netip.Addr
-	for _, rr := range in.Answer {
+// maxCNAMEChain bounds how many CNAME links ownedAnswers follows.
+const maxCNAMEChain = 8
+
+// ownedAnswers returns the addresses of type qt among rrs whose owner is
+// qname or a name qname's CNAME chain leads to (as a stub resolver
+// accepts them), and as text every record whose owner is neither: a
+// resolver answering "evil.example. A …" to a question about a Connect
+// name must not make that name resolve there. Owner names compare
+// case-insensitively.
+func ownedAnswers(qname string, qt uint16, rrs []dns.RR) (addrs []netip.Addr, foreign []string) {
+	owners := map[string]bool{strings.ToLower(dns.Fqdn(qname)): true}
+	for range maxCNAMEChain {
+		grew := false
+		for _, rr := range rrs {
+			if cn, ok := rr.(*dns.CNAME); ok && owners[strings.ToLower(cn.Hdr.Name)] && !owners[strings.ToLower(dns.Fqdn(cn.Target))] {
+				owners[strings.ToLower(dns.Fqdn(cn.Target))] = true
+				grew = true
+			}
+		}
+		if !grew {
+			break
+		}
+	}
+	for _, rr := range rrs {
+		h := rr.Header()
+		if h == nil {
+			continue
+		}
+		if !owners[strings.ToLower(h.Name)] {
+			if h.Rrtype != dns.TypeOPT && h.Rrtype != dns.TypeRRSIG {
+				foreign = append(foreign, rrText(rr))
+			}
+			continue
+		}
 		switch v := rr.(type) {
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(v.A.To4()); ok && qt == dns.TypeA {
@@ -299,7 +352,19 @@ func answerAddrs(in *dns.Msg, qt uint16) []netip.Addr {
 			}
 		}
 	}
-	return addrs
+	return addrs, foreign
+}
+
+// rrText is a record as "owner TYPE data" ("evil.example. A 203.0.113.9"),
+// without TTL and class; at most 200 characters (a server chose it).
+func rrText(rr dns.RR) string {
+	h := rr.Header()
+	data := strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
+	s := h.Name + " " + dns.TypeToString[h.Rrtype] + " " + data
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
 
 // exchangeOnce is one exchange that, unlike miekg/dns's ExchangeContext

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -97,24 +98,33 @@ const runGrace = 500 * time.Millisecond
 
 // Run runs probes concurrently against their targets, each under its own
 // budget inside ctx, and returns every result in registry order then target
-// order. When ctx ends early (Ctrl-C) the probes still running return what
-// they have, marked as cancelled. At most runConcurrency checks run at
-// once, and Run returns by ctx's end (plus stragglerGrace) whatever is
-// still running: a check that has not returned by then is reported as
-// timed out, one that never started as not run (see runJobs). progress,
-// if non-nil, is called after each result with done and total counts
-// (from the runner's goroutine; it must be safe for concurrent use).
+// order. A probe left out by --skip gives one skip result saying so
+// (SkippedReason); one not asked for (Probe.Asked) gives none. When ctx is
+// cancelled (Ctrl-C; whatever its cause) the probes still running return
+// what they have and are marked skip, interrupted (see runOne); the caller
+// tells the run is incomplete from ctx (Interrupted). At most
+// runConcurrency checks run at once, and Run returns by ctx's end (plus
+// stragglerGrace) whatever is still running: a check that has not returned
+// by then is reported as timed out, one that never started as not run (see
+// runJobs). progress, if non-nil, is called after each result with done
+// and total counts (from the runner's goroutine; it must be safe for
+// concurrent use).
 func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, total int)) []Result {
 	var jobs []job
 	var out []Result
 	var results []keyed
 	for i, p := range probes {
-		if !p.runs(env.Cfg) {
+		if p.Asked != nil && !p.Asked(env.Cfg) {
+			continue
+		}
+		if by := env.Cfg.SkippedBy(p.ID); by != "" {
+			// Listed, so that every format says what was not tested.
+			results = append(results, keyed{i, 0, Result{ID: p.ID, Status: Skip, Reason: SkippedReason(by)}})
 			continue
 		}
 		ts := p.Targets(env.Cfg)
 		if len(ts) == 0 {
-			why := "nothing to check"
+			why := noTargets(env.Cfg)
 			if p.Why != nil {
 				why = p.Why(env.Cfg)
 			}
@@ -165,8 +175,14 @@ func runOne(ctx context.Context, env *Env, p Probe, t Target) (r Result) {
 		if r.DurationMS == 0 {
 			r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		}
-		if ctx.Err() == context.Canceled && r.Status != Pass && r.Status != Skip {
-			r.Status, r.Reason = Skip, "cancelled before it finished (interrupted)"
+		if interrupted(ctx) && r.Status != Skip {
+			// Cut short: even a pass measured only part of what it should
+			// (media for 3 s of --duration 20s). Keep what it saw as facts.
+			if r.Reason != "" {
+				r.SetDetail("partial_result", string(r.Status)+": "+r.Reason)
+			}
+			r.Status, r.Phase, r.Remedy = Skip, "", ""
+			r.Reason = fmt.Sprintf("interrupted after %.1fs, before it finished: not tested", time.Since(start).Seconds())
 		}
 		softenOptional(&r, t.Endpoint)
 	}()
@@ -184,4 +200,22 @@ func softenOptional(r *Result, e catalog.Endpoint) {
 	r.Status = Warn
 	r.Reason += " (not needed for softphone calls: " + e.Optional + ")"
 	r.SetDetail("optional", e.Optional)
+}
+
+// interrupted reports whether ctx was cancelled (Ctrl-C, a shutdown)
+// rather than having reached its deadline. It reads ctx.Err, not
+// context.Cause: signal.NotifyContext (Go 1.26) sets the signal as the
+// cause, so a comparison of the cause with context.Canceled never matches.
+func interrupted(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// Interrupted reports whether a run under ctx was cut short by a
+// cancellation (Ctrl-C, a shutdown) rather than by its deadline: its
+// report is incomplete. Call it once Run has returned.
+func Interrupted(ctx context.Context) bool { return interrupted(ctx) }
+
+// SkippedReason is the reason of a check left out by --skip prefix.
+func SkippedReason(prefix string) string {
+	return "not tested: left out by --skip " + prefix
 }

@@ -35,9 +35,9 @@ const (
 	// latencyRequestTimeout bounds one request's answer: a red path
 	// (> 400 ms) still answers well inside it.
 	latencyRequestTimeout = 2 * time.Second
-	// latencyBudget bounds the check: a connection as tls.handshake's, then
-	// the requests.
-	latencyBudget = tlsBudget + latencySamples*latencyRequestTimeout/2 + 500*time.Millisecond
+	// latencyFixed is the check's budget after its connection (see
+	// latencyBudget): the requests.
+	latencyFixed = latencySamples*latencyRequestTimeout/2 + 500*time.Millisecond
 )
 
 // signalingLatency times HTTPS round trips to the signaling host (the
@@ -46,7 +46,7 @@ const (
 // browser's path, and grades the median with AWS's bands.
 var signalingLatency = Probe{
 	Kind:    result.Kind{ID: "signaling.latency", Layer: result.LayerWeb, Perfdata: []string{"rtt_ms"}},
-	Budget:  fixed(latencyBudget),
+	Budget:  latencyBudget,
 	Targets: latencyTargets,
 	Why: func(*config.Config) string {
 		return "no signaling latency host in this region (GovCloud has no CCP v1 /ping host): set signaling_url to time the CCP's own signaling host"
@@ -98,7 +98,7 @@ func runLatency(ctx context.Context, env *Env, t Target) Result {
 			proxy = d.Proxy.String()
 		}
 		tc := tls.Client(d.Conn, &tls.Config{ServerName: e.Host, RootCAs: env.Cfg.Roots, NextProtos: []string{"http/1.1"}})
-		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		hctx, cancel := context.WithTimeout(ctx, tlsAnswerWait)
 		defer cancel()
 		if err := tc.HandshakeContext(hctx); err != nil {
 			d.Conn.Close()
@@ -196,3 +196,7 @@ func runLatency(ctx context.Context, env *Env, t Target) Result {
 	}
 	return r
 }
+
+// latencyBudget bounds signaling.latency: a connection as tls.handshake's
+// (a slow TLS answer is waited for as the CCP would), then the requests.
+func latencyBudget(c *config.Config) time.Duration { return tlsBudget(c) + latencyFixed }

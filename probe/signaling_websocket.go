@@ -42,7 +42,7 @@ const (
 // tls.handshake, the upgrade at the CCP's limit, the hold and its last
 // ping, and a margin to report.
 func signalingBudget(c *config.Config) time.Duration {
-	return tlsBudget + wsUpgradeMax + signalingHold(c) + wsPingMax + 500*time.Millisecond
+	return tlsBudget(c) + wsUpgradeMax + signalingHold(c) + wsPingMax + 500*time.Millisecond
 }
 
 // signalingHold is how long the socket is kept open: one CCP heartbeat
@@ -165,7 +165,7 @@ func runSignaling(ctx context.Context, env *Env, t Target) Result {
 	}
 
 	tc := tls.Client(d.Conn, &tls.Config{ServerName: e.Host, RootCAs: cfg.Roots, NextProtos: []string{"http/1.1"}})
-	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	hctx, cancel := context.WithTimeout(ctx, tlsAnswerWait)
 	tstart := time.Now()
 	err := tc.HandshakeContext(hctx)
 	cancel()
@@ -311,7 +311,7 @@ func signalingTLSFailure(r Result, sg config.Signaling, err error, via, rule str
 		r.Remedy = fmt.Sprintf("exempt %s from TLS inspection on the proxy or firewall (an inspected WebSocket often breaks); or, if the inspection is intended, trust its CA (ca_files for this tool)", signalingDomain(sg))
 		r.SetDetail("error", err.Error())
 	case k == KindTimeout:
-		r.Reason = fmt.Sprintf("TCP to %s opened %s but no TLS answer came within %v: something holds the connection without speaking TLS (a captive portal or filtering proxy)", h, via, handshakeTimeout)
+		r.Reason = fmt.Sprintf("TCP to %s opened %s but no TLS answer came within %v: something holds the connection without speaking TLS (a captive portal or filtering proxy)", h, via, tlsAnswerWait)
 		r.Remedy = rule + " in that filter"
 	case k == KindReset:
 		r.Reason = fmt.Sprintf("the connection to %s (%s) was reset during TLS, after the name was sent (SNI): a firewall or IPS filtering by domain name", h, via)

@@ -40,3 +40,18 @@ func turnTransport(u config.TURNURL) string {
 	}
 	return u.Transport
 }
+
+// noTargets is the reason a probe without a Why gives when it has no
+// target: which of the config's lists are empty (an explicit empty
+// https_endpoints: [] or turn_servers: [] means none).
+func noTargets(c *config.Config) string {
+	switch {
+	case len(c.HTTPS) == 0 && len(c.TURN) == 0:
+		return "nothing to check: the config lists no HTTPS endpoints (https_endpoints: []) and no TURN servers (turn_servers: [])"
+	case len(c.HTTPS) == 0:
+		return "nothing to check: the config lists no HTTPS endpoints (https_endpoints: [])"
+	case len(c.TURN) == 0:
+		return "nothing to check: the config lists no TURN servers (turn_servers: [])"
+	}
+	return "nothing to check"
+}

@@ -6,31 +6,53 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
-	"github.com/ccp-preflight/ccp-preflight/result"
-
 	"github.com/ccp-preflight/ccp-preflight/catalog"
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 const (
-	// handshakeTimeout bounds the TLS handshake after TCP is open: two
-	// round trips plus the server's signature; an inspecting proxy that
-	// must first connect upstream still answers well inside it.
+	// handshakeTimeout bounds the TLS handshake with an HTTPS proxy
+	// (dialProxy): two round trips plus the proxy's signature.
 	handshakeTimeout = 1500 * time.Millisecond
-	// tlsBudget bounds tls.handshake for one endpoint: TCP as in tcp.connect,
-	// then the handshake.
-	tlsBudget = tcpBudget + handshakeTimeout
+	// tlsSlow is the handshake time above which tls.handshake warns: two
+	// round trips anywhere on Earth (< 400 ms each) and the server's
+	// signature take well under a second; more is something in the path
+	// holding the handshake (an inspection proxy minting a certificate per
+	// name, an overloaded firewall).
+	tlsSlow = time.Second
 )
+
+// tlsAnswerWait is how long tls.handshake waits for the server's answer
+// to its ClientHello once TCP is open: the CCP gives up its signaling
+// WebSocket after 10 s (connect-rtc-js and Streams: connect timeout 10 s),
+// so a server slower than that fails the CCP too, and one faster is only
+// slow (a warning, with its time).
+const tlsAnswerWait = 10 * time.Second
+
+// tlsBudget bounds tls.handshake for one endpoint: TCP as in tcp.connect
+// (capped by --timeout), then the answer wait. The wait is not cut by a
+// short --timeout: a server that accepted the connection has shown it is
+// there, and cutting it off would fail a path a browser uses.
+func tlsBudget(c *config.Config) time.Duration {
+	return capped(tcpBudget)(c) + tlsAnswerWait
+}
 
 // tlsHandshake proves TLS to each HTTPS endpoint with SNI, and that the
 // certificate chains to a trusted root (system roots plus ca_files) and
 // names the host. An untrusted issuer, or a trusted one AWS does not use,
-// is reported as likely TLS inspection, naming the issuer.
+// is reported as likely TLS inspection, naming the issuer. The server's
+// answer is told apart: nothing within tlsAnswerWait (fail, naming the
+// wait), a slow but complete handshake (warn, with its time), or bytes
+// that are not TLS — a captive portal's HTTP redirect is quoted with its
+// Location host (fail: sign in to the portal).
 var tlsHandshake = Probe{
 	Kind:    result.Kind{ID: "tls.handshake", Layer: result.LayerWeb, DependsOn: []string{"tcp.connect"}, Causes: tlsCauses},
-	Budget:  capped(tlsBudget),
+	Budget:  tlsBudget,
 	Targets: httpsTargets,
 	Run:     runTLS,
 }
@@ -71,20 +93,25 @@ func runTLS(ctx context.Context, env *Env, t Target) Result {
 		r.SetDetail("proxy", d.Proxy.String())
 	}
 
-	tc := tls.Client(d.Conn, &tls.Config{
+	ac := &answerConn{Conn: d.Conn}
+	tc := tls.Client(ac, &tls.Config{
 		ServerName: e.Host,
 		NextProtos: []string{"h2", "http/1.1"},
 		// The chain is verified below, by hand, so that an untrusted one
 		// can still be described (who issued it) instead of only refused.
 		InsecureSkipVerify: true, //nolint:gosec // verified in verifyChain
 	})
-	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	hctx, cancel := context.WithTimeout(ctx, tlsAnswerWait)
 	start := time.Now()
 	err := tc.HandshakeContext(hctx)
 	cancel()
-	r.SetMetric("handshake_ms", ms(time.Since(start)))
+	took := time.Since(start)
+	r.SetMetric("handshake_ms", ms(took))
+	if first, _ := ac.answer(); !first.IsZero() {
+		r.SetMetric("first_answer_ms", ms(first.Sub(start)))
+	}
 	if err != nil {
-		return handshakeFailure(r, env, e, err)
+		return handshakeFailure(r, env, e, err, ac)
 	}
 	cs := tc.ConnectionState()
 	r.SetDetail("tls_version", tls.VersionName(cs.Version))
@@ -103,32 +130,129 @@ func runTLS(ctx context.Context, env *Env, t Target) Result {
 	r.SetDetail("issuer", issuer)
 	r.SetDetail("subject", leaf.Subject.CommonName)
 	r.SetDetail("not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
-	return verifyChain(r, env, e, cs, issuer)
+	r = verifyChain(r, env, e, cs, issuer)
+	if took > tlsSlow {
+		slowHandshake(&r, env, e, took)
+	}
+	return r
 }
 
-// handshakeFailure describes a handshake that did not complete.
-func handshakeFailure(r Result, env *Env, e catalog.Endpoint, err error) Result {
+// slowHandshake marks a handshake that completed but took longer than
+// tlsSlow: a warning with its time when nothing worse was found, else a
+// note on the finding.
+func slowHandshake(r *Result, env *Env, e catalog.Endpoint, took time.Duration) {
+	secs := fmt.Sprintf("%.1fs", took.Seconds())
+	r.SetDetail("slow_handshake", secs)
+	if r.Status != Pass {
+		r.Reason += " (the handshake also took " + secs + ")"
+		return
+	}
+	via := ""
+	if p := r.Details["proxy"]; p != "" {
+		via = " through the proxy " + p
+	}
+	r.Status, r.Phase = Warn, result.PhaseTLS
+	r.Reason = fmt.Sprintf("TLS with %s%s completed, but the handshake took %s (a healthy one takes well under %v): something in the path holds it, such as a TLS-inspecting proxy making a certificate for each name; every connection the CCP opens waits this long, and it gives up on its signaling connection after 10 s", e.Host, via, secs, tlsSlow)
+	r.Remedy = fmt.Sprintf("exempt %s from TLS inspection on the proxy or firewall, or find what delays the handshake; %s", e.Host, RemedyHTTPS(env.Cfg, e))
+}
+
+// handshakeFailure describes a handshake that did not complete, from
+// what the server sent (ac): nothing at all within tlsAnswerWait, a close
+// or reset right after the name was sent, a TLS alert, or an answer that
+// is not TLS (a captive portal's HTTP page, another service's banner).
+// The Go error stays in Details.
+func handshakeFailure(r Result, env *Env, e catalog.Endpoint, err error, ac *answerConn) Result {
 	r.Status, r.Phase = Fail, result.PhaseTLS
+	r.SetDetail("error", err.Error())
 	k := Classify(err)
 	via := ""
 	if p := r.Details["proxy"]; p != "" {
 		via = " through the proxy " + p
 	}
-	switch k {
-	case KindTimeout:
-		r.Reason = fmt.Sprintf("TCP to %s opened%s but no TLS answer came within %v: something accepts the connection but does not speak TLS (a captive portal or a filtering proxy)", e.Addr(), via, handshakeTimeout)
+	first, head := ac.answer()
+	if k == KindCancelled {
+		r.Status, r.Phase, r.Reason = Skip, "", "cancelled before the TLS handshake finished (interrupted)"
+		return r
+	}
+	if len(head) > 0 && !looksTLS(head) {
+		ac.readMore(500 * time.Millisecond)
+		_, head = ac.answer()
+		return notTLSAnswer(r, env, e, via, head)
+	}
+	inspect := "if a proxy or firewall inspects TLS, exempt " + e.Host + " from inspection; else " + RemedyHTTPS(env.Cfg, e)
+	switch {
+	case first.IsZero() && k == KindTimeout:
+		r.Reason = fmt.Sprintf("TCP to %s opened%s, but nothing answered the TLS handshake within %v (the CCP gives up on its connection after 10 s): something accepts connections on port %d and holds them without speaking TLS, such as a captive portal or a filtering proxy", e.Addr(), via, tlsAnswerWait, e.Port)
 		r.Remedy = "if a captive portal or web filter holds the connection, sign in to it or " + RemedyHTTPS(env.Cfg, e) + " in that filter"
-	case KindReset:
+	case k == KindReset:
 		r.Reason = fmt.Sprintf("the connection to %s%s was reset during the TLS handshake, after the name %s was sent (SNI): a firewall or IPS filtering by domain name", e.Addr(), via, e.Host)
 		r.Remedy = RemedyHTTPS(env.Cfg, e) + " in the firewall's domain (SNI/URL) filter"
-	case KindCancelled:
-		r.Status, r.Reason = Skip, "cancelled before the TLS handshake finished (interrupted)"
+	case first.IsZero() && closedEarly(err):
+		r.Reason = fmt.Sprintf("the server at %s%s closed the connection without a word after the TLS handshake named %s (SNI): a firewall or proxy filtering by domain name", e.Addr(), via, e.Host)
+		r.Remedy = RemedyHTTPS(env.Cfg, e) + " in the firewall's or proxy's domain (SNI/URL) filter"
+	case k == KindTimeout:
+		r.Reason = fmt.Sprintf("the TLS handshake with %s%s began (first answer after %.1fs) but did not finish within %v: the path stalls mid-handshake (a proxy or a link dropping large packets)", e.Addr(), via, r.Metrics["first_answer_ms"]/1000, tlsAnswerWait)
+		r.Remedy = inspect
+	case alertOf(err) != "":
+		r.Reason = fmt.Sprintf("the server at %s%s refused the TLS handshake for %s (TLS alert: %s): it is not the AWS endpoint, or a proxy or firewall in the path rejects this connection", e.Addr(), via, e.Host, alertOf(err))
+		r.Remedy = inspect
 	default:
-		r.Reason = fmt.Sprintf("TLS handshake with %s%s failed, not by a time-out or a reset%s", e.Addr(), via, seeDetails)
+		r.Reason = fmt.Sprintf("the TLS handshake with %s%s failed: the server's answer was not a TLS handshake this computer could complete (%s)", e.Addr(), via, plainErr(err))
 		rawError(&r, err)
-		r.Remedy = "if a proxy or firewall inspects TLS, exempt " + e.Host + " from inspection; else " + RemedyHTTPS(env.Cfg, e)
+		r.Remedy = inspect
 	}
 	return r
+}
+
+// notTLSAnswer describes a server that answered the TLS ClientHello with
+// something else: HTTP (a captive portal: quoted status line, the host its
+// Location points to) or another protocol's banner or bytes.
+func notTLSAnswer(r Result, env *Env, e catalog.Endpoint, via string, head []byte) Result {
+	what, location, isHTTP := nonTLS(head)
+	r.SetDetail("answer", what)
+	if location != "" {
+		r.SetDetail("location_host", location)
+	}
+	switch {
+	case isHTTP && location != "":
+		r.Reason = fmt.Sprintf("a plain HTTP server answered on port %d of %s%s instead of TLS: %s, redirecting to %s: a captive portal (sign-in page) or a web filter intercepts the connection to %s", e.Port, e.Addr(), via, what, location, e.Host)
+		r.Remedy = fmt.Sprintf("sign in to the network's portal (open http://%s/ in a browser), then run the check again; if this network has no portal, find the device answering for %s (a web filter or transparent proxy) and %s there", location, e.Host, RemedyHTTPS(env.Cfg, e))
+	case isHTTP:
+		r.Reason = fmt.Sprintf("a plain HTTP server answered on port %d of %s%s instead of TLS: %s: a captive portal, web filter or transparent proxy answers in AWS's place", e.Port, e.Addr(), via, what)
+		r.Remedy = fmt.Sprintf("sign in to the network's portal if it has one (open any http:// page in a browser); else find the device answering for %s and %s there", e.Host, RemedyHTTPS(env.Cfg, e))
+	default:
+		r.Reason = fmt.Sprintf("something that is not a TLS server answered on port %d of %s%s: %s: the name leads to another service, or a device in the path answers in AWS's place", e.Port, e.Addr(), via, what)
+		r.Remedy = fmt.Sprintf("check what %s resolves to (see dns.resolve and ranges.membership) and what answers there; %s", e.Host, RemedyHTTPS(env.Cfg, e))
+	}
+	return r
+}
+
+// closedEarly reports whether err is the server closing the connection
+// (EOF) rather than a timeout or a reset.
+func closedEarly(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// alertOf returns the TLS alert the server sent, in words ("handshake
+// failure", "protocol version"), or "".
+func alertOf(err error) string {
+	var ae tls.AlertError
+	if errors.As(err, &ae) {
+		return ae.Error()
+	}
+	if s := err.Error(); strings.Contains(s, "remote error: tls: ") {
+		return s[strings.Index(s, "remote error: tls: ")+len("remote error: tls: "):]
+	}
+	return ""
+}
+
+// plainErr is a Go TLS error without its package prefixes.
+func plainErr(err error) string {
+	s := err.Error()
+	for _, p := range []string{"remote error: ", "tls: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
 }
 
 // verifyChain checks the presented chain against the roots in use and

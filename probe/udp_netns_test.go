@@ -26,7 +26,7 @@ var udpNetnsSeq atomic.Int32
 func udpTestNetns(t testing.TB, rules string) string {
 	t.Helper()
 	udpTestNeedRoot(t)
-	name := fmt.Sprintf("ccpudp%d-%d", os.Getpid()%100000, udpNetnsSeq.Add(1))
+	name := fmt.Sprintf("ccpudp%d-%d", os.Getpid(), udpNetnsSeq.Add(1)) // unique per run: two suites never share one
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Skipf("cannot create a network namespace: %v: %s", err, out)
 	}

@@ -208,7 +208,7 @@ func TestNagios(t *testing.T) {
 		{"warn fail-on warn", warningReport(), Options{FailOn: result.Warn}, NagiosCritical, "CCP-PREFLIGHT CRITICAL - READY WITH WARNINGS"},
 		{"pass", passingReport(), Options{}, NagiosOK, "CCP-PREFLIGHT OK - READY"},
 		{"all skipped", &Report{Verdict: result.Pass, Checks: []result.Result{{ID: "stun.binding", Status: result.Skip}}}, Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - NOT CHECKED"},
-		{"interrupted", func() *Report { r := passingReport(); r.Interrupted = true; return r }(), Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - READY"},
+		{"interrupted", func() *Report { r := passingReport(); r.Interrupted = true; return r }(), Options{}, NagiosUnknown, "CCP-PREFLIGHT UNKNOWN - INCOMPLETE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := NagiosCode(tc.r, tc.o); got != tc.code {

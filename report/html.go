@@ -132,8 +132,8 @@ func newHTMLPage(r *Report, o Options) *htmlPage {
 		R: r, Headline: mask(Headline(r)), Class: statusClass(r.Verdict), Counts: countsLine(r.Checks),
 		Instance: mask(r.Instance), Duration: fmt.Sprintf("%.1f s", r.DurationMS/1000),
 	}
-	if len(r.Checks) > 0 && Counts(r.Checks)[result.Skip] == len(r.Checks) && r.Verdict == result.Pass {
-		p.Class = "skip"
+	if OutcomeOf(r).Verdictless() {
+		p.Class = "skip" // not a verdict: never the colour of one
 	}
 	if p.Instance == "" {
 		p.Instance = "(not given)"

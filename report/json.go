@@ -11,6 +11,11 @@ import (
 // findings (computed when the report has none). Metric values
 // that JSON cannot carry (NaN, ±Inf) are left out rather than failing the
 // whole report.
+//
+// Besides the Report's own fields it writes "outcome" (OutcomeOf: ready,
+// ready_with_warnings, not_ready, incomplete, not_checked) and "headline"
+// (Headline), so that a script never reads a verdict into a run that was
+// interrupted or tested nothing.
 func JSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -20,7 +25,14 @@ func JSON(w io.Writer, r *Report) error {
 		cp.Findings = r.findings()
 		r = &cp
 	}
-	return enc.Encode(r)
+	return enc.Encode(jsonDoc{Report: r, Outcome: OutcomeOf(r), Headline: Headline(r)})
+}
+
+// jsonDoc is the JSON document: the Report and what is derived from it.
+type jsonDoc struct {
+	*Report
+	Outcome  Outcome `json:"outcome"`
+	Headline string  `json:"headline"`
 }
 
 // jsonSafe returns r, or a copy of it without non-finite metric values or

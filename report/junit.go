@@ -50,6 +50,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut *junitCDATA   `xml:"system-out,omitempty"`
 }
@@ -71,7 +72,9 @@ type junitCDATA struct {
 // <system-out>, unless FailOn is warn, then it is a failure. Testcase names
 // are unique in the document (a repeated check and target gets "#2"); every
 // suite carries the run's timestamp and the computer's hostname; the first
-// suite's properties carry the verdict, region, version and ranges.
+// suite's properties carry the verdict, outcome, region, version and
+// ranges. A run that is no verdict (OutcomeOf: incomplete, not_checked)
+// adds a suite "Run" with one <error> case saying so.
 func JUnit(w io.Writer, r *Report, o Options) error {
 	doc := junitSuites{Name: "ccp-preflight " + r.Region, Time: secs(r.DurationMS)}
 	host := "localhost"
@@ -84,7 +87,7 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 		s := junitSuite{Name: string(g.Layer), Timestamp: stamp, Hostname: host}
 		if i == 0 {
 			s.Properties = &junitProps{List: []junitProperty{
-				{"verdict", string(r.Verdict)}, {"headline", Headline(r)}, {"region", r.Region},
+				{"verdict", string(r.Verdict)}, {"outcome", string(OutcomeOf(r))}, {"headline", Headline(r)}, {"region", r.Region},
 				{"instance", r.Instance}, {"version", r.Version},
 				{"ranges_source", r.Ranges.Source}, {"ranges_create_date", r.Ranges.CreateDate},
 			}}
@@ -121,6 +124,17 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+	if o := OutcomeOf(r); o.Verdictless() {
+		// Not a verdict: one errored case, so a CI run is never green on
+		// an interrupted run or one that tested nothing.
+		s := junitSuite{Name: "Run", Tests: 1, Errors: 1, Time: secs(r.DurationMS), Cases: []junitCase{{
+			Name: "run " + string(o), Classname: "ccp-preflight.run", Time: secs(r.DurationMS),
+			Error: &junitMessage{Message: oneLine(Headline(r)), Type: string(o)},
+		}}}
+		doc.Tests++
+		doc.Errors++
 		doc.Suites = append(doc.Suites, s)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

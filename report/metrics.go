@@ -200,6 +200,9 @@ func Metrics(r *Report) []MetricFamily {
 	}
 	add(MetricPrefix+"run_duration_seconds", "How long the last check run took, in seconds.", nil, nil, r.DurationMS/1000)
 	add(MetricPrefix+"run_interrupted", "1 when the last run was cancelled before its end (partial results).", nil, nil, b2f(r.Interrupted))
+	for _, o := range []Outcome{OutcomeReady, OutcomeWarnings, OutcomeNotReady, OutcomeIncomplete, OutcomeNotChecked} {
+		add(MetricPrefix+"outcome", "1 for the run's outcome (ready, ready_with_warnings, not_ready; incomplete and not_checked are no verdict), 0 for the others.", []string{"outcome"}, []string{string(o)}, b2f(OutcomeOf(r) == o))
+	}
 
 	out := make([]MetricFamily, 0, len(fams))
 	for _, name := range sortedKeys(fams) {

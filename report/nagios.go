@@ -21,13 +21,13 @@ const (
 // nagiosService prefixes the status line ("SERVICE STATUS: text").
 const nagiosService = "CCP-PREFLIGHT"
 
-// NagiosCode is the plugin return code for r: CRITICAL when a check failed
-// (or warned, with FailOn warn), WARNING when one warned, UNKNOWN when the
-// run was interrupted or no check could run at all, else OK.
+// NagiosCode is the plugin return code for r: UNKNOWN when the run is not
+// a verdict (interrupted, or no check of the network ran: OutcomeOf),
+// CRITICAL when a check failed (or warned, with FailOn warn), WARNING when
+// one warned, else OK.
 func NagiosCode(r *Report, o Options) int {
-	c := Counts(r.Checks)
 	switch {
-	case r.Interrupted:
+	case OutcomeOf(r).Verdictless():
 		return NagiosUnknown
 	case r.Verdict == result.Fail:
 		return NagiosCritical
@@ -35,8 +35,6 @@ func NagiosCode(r *Report, o Options) int {
 		return NagiosCritical
 	case r.Verdict == result.Warn:
 		return NagiosWarning
-	case len(r.Checks) == 0 || c[result.Skip] == len(r.Checks):
-		return NagiosUnknown
 	}
 	return NagiosOK
 }

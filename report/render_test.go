@@ -155,7 +155,9 @@ func TestTextHeadlines(t *testing.T) {
 		{passingReport(), "READY: this network can make Amazon Connect softphone calls."},
 		{warningReport(), "READY WITH WARNINGS: calls should connect, but 1 check(s) need attention."},
 		{&Report{Verdict: result.Pass, Checks: []result.Result{{ID: "dns.resolve", Status: result.Skip}}}, "NOT CHECKED"},
-		{&Report{Verdict: result.Fail, Interrupted: true, Checks: []result.Result{{ID: "dns.resolve", Status: result.Fail}}}, "(Interrupted: partial report.)"},
+		{&Report{Verdict: result.Fail, Interrupted: true, Checks: []result.Result{{ID: "dns.resolve", Status: result.Fail}}}, "INCOMPLETE: the run was interrupted"},
+		{&Report{Verdict: result.Fail, Interrupted: true, Checks: []result.Result{{ID: "dns.resolve", Status: result.Fail}}}, "1 check already failed"},
+		{&Report{Verdict: result.Pass}, "NOT CHECKED: no check ran"},
 	} {
 		if first := strings.SplitN(render(t, "text", tc.r, Options{}), "\n", 2)[0]; !strings.Contains(first, tc.want) {
 			t.Errorf("headline %q, want %q", first, tc.want)

@@ -31,7 +31,8 @@ type Report struct {
 	// Thresholds are the limits the media checks were graded against (nil
 	// when unknown, e.g. a report built by hand).
 	Thresholds *Thresholds `json:"thresholds,omitempty"`
-	// Interrupted is true when the run was cancelled (Ctrl-C) before the end.
+	// Interrupted is true when the run was cancelled (Ctrl-C) before the
+	// end: the report is incomplete (OutcomeIncomplete), not a verdict.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Findings group the checks into root causes, most important first
 	// (FindingsOf); renderers lead with them. Nil in a report built by
@@ -40,6 +41,9 @@ type Report struct {
 	// Environment describes the computer the run was made on (nil when
 	// unknown).
 	Environment *Environment `json:"environment,omitempty"`
+	// Skip are the --skip prefixes: the checks they left out are in Checks
+	// as skip results, and every format names them (Headline).
+	Skip []string `json:"skip,omitempty"`
 }
 
 // RangesInfo says which ranges data the run used.

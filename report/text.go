@@ -8,26 +8,26 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
-// Headline is the verdict in plain words, the first line of every format.
+// Headline is the outcome in plain words (OutcomeOf), the first line of
+// every format: READY, READY WITH WARNINGS, NOT READY, or — not verdicts —
+// INCOMPLETE (interrupted) and NOT CHECKED (no check of the network ran).
+// Checks left out by --skip are named after it.
 func Headline(r *Report) string {
 	c := Counts(r.Checks)
 	var s string
-	switch r.Verdict {
-	case result.Fail:
+	switch OutcomeOf(r) {
+	case OutcomeIncomplete:
+		return headlineIncomplete(r, c) + notTested(r)
+	case OutcomeNotChecked:
+		return headlineNotChecked(r)
+	case OutcomeNotReady:
 		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[result.Fail], plural(c[result.Warn], "warning", "warnings"))
-	case result.Warn:
+	case OutcomeWarnings:
 		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn])
 	default:
-		if len(r.Checks) > 0 && c[result.Skip] == len(r.Checks) {
-			s = "NOT CHECKED: every check was skipped, so nothing is known about this network."
-		} else {
-			s = "READY: this network can make Amazon Connect softphone calls."
-		}
+		s = "READY: this network can make Amazon Connect softphone calls."
 	}
-	if r.Interrupted {
-		s += " (Interrupted: partial report.)"
-	}
-	return s
+	return s + notTested(r)
 }
 
 const (

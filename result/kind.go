@@ -58,6 +58,11 @@ type Kind struct {
 	Causes []Cause
 	// Summary is the summary line this check feeds (nil: none).
 	Summary *Summary
+	// Local is true for checks that only read this computer's settings or
+	// files (the ranges file's age, the proxy settings, the route table)
+	// and test nothing on the network: a run in which only Local checks
+	// ran has not checked the network (report: NOT CHECKED).
+	Local bool
 }
 
 // WhoFixes is k.Who, or the default of its layer.

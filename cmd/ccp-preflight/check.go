@@ -52,8 +52,13 @@ Credentials (TURN username/credential) come from --ice-servers FILE or the
 environment (` + config.EnvICEServersFile + `, ` + config.EnvICEServers + `), never
 from the command line, and never appear in any output.
 
+--skip PREFIX leaves out the checks whose id starts with PREFIX and a dot
+(or a check's full id); the report lists them as skipped and names them
+in its first line. An unknown prefix is an input error.
+
 Exit codes: 0 ready (warnings allowed unless --fail-on warn), 1 a check
-failed, 2 usage or input error.
+failed, 2 usage or input error, 3 no verdict: the run was interrupted
+(Ctrl-C) or no check of the network ran (INCOMPLETE, NOT CHECKED).
 `
 
 // checkFlags are the flags of check, shared with serve.
@@ -85,7 +90,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fs.StringVar(&f.out, "out", "", "write the report to `FILE` instead of stdout")
 	fs.StringVar(&f.failOn, "fail-on", "fail", "status that makes the exit code 1: fail|warn")
-	fs.StringVar(&f.skip, "skip", "", "leave out checks whose id starts with these `PREFIX`es, comma-separated (e.g. media,nat)")
+	fs.StringVar(&f.skip, "skip", "", "leave out checks whose id starts with these `PREFIX`es, comma-separated (e.g. media,nat; listed as skipped)")
 	fs.IntVar(&f.capacity, "capacity", 0, fmt.Sprintf("run capacity.streams with up to `N` concurrent agent streams (1-%d)", config.MaxCapacity))
 	fs.StringVar(&f.ranges, "ranges", "", "ip-ranges.json `FILE|URL` to use (default: newer of the cache and the embedded copy)")
 	fs.StringVar(&f.profile, "profile", "", "threshold profile: connect (default) or strict")
@@ -225,9 +230,13 @@ func writeReport(rep *report.Report, f *checkFlags, stdout, stderr io.Writer) in
 	return exitCode(rep, opts.FailOn)
 }
 
-// exitCode maps a verdict to the exit code (README.md "Exit codes").
+// exitCode maps a report to the exit code (README.md "Exit codes"): 3
+// when it is no verdict (interrupted, or nothing of the network checked),
+// else by its verdict.
 func exitCode(rep *report.Report, failOn result.Status) int {
 	switch {
+	case report.OutcomeOf(rep).Verdictless():
+		return exitIncomplete
 	case rep.Verdict == result.Fail:
 		return exitFail
 	case rep.Verdict == result.Warn && failOn == result.Warn:

@@ -21,6 +21,9 @@ const (
 	exitOK    = 0 // every check passed (warnings allowed unless --fail-on warn)
 	exitFail  = 1 // at least one check failed
 	exitInput = 2 // usage, configuration or input error
+	// exitIncomplete: the run is no verdict — interrupted before its end,
+	// or no check of the network ran (report.OutcomeOf).
+	exitIncomplete = 3
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -54,7 +57,8 @@ Examples:
 
 Run 'ccp-preflight COMMAND --help' for a command's flags. On Windows, a
 double-click asks for the region and instance, then runs the check.
-Exit codes: 0 ready, 1 a check failed, 2 usage or input error.
+Exit codes: 0 ready, 1 a check failed, 2 usage or input error, 3 incomplete
+(interrupted, or no check of the network ran).
 `
 
 func main() {

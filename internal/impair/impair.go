@@ -64,6 +64,13 @@ type Config struct {
 	// NAT with a full port table: datagrams from further clients are
 	// dropped. 0 is unlimited.
 	MaxSessions int
+	// Trace, when set, is called for every datagram the relay sends, with
+	// its direction (0 up, 1 down), its bytes (do not keep them), the
+	// delay planned for it and the delay actually applied (kernel arrival
+	// to send, late wake-ups included): per-datagram truth for tests that
+	// compare a measurement with what the relay did. Called from the
+	// relay's goroutines: it must be safe for concurrent use.
+	Trace func(dir int, data []byte, planned, applied time.Duration)
 }
 
 // policeSlot is the policer's accounting slot.
@@ -287,6 +294,9 @@ func (r *Relay) forward(dir int, now time.Time, data []byte, send func([]byte)) 
 		r.mu.Lock()
 		r.counts[dir].record(applied)
 		r.mu.Unlock()
+		if r.cfg.Trace != nil {
+			r.cfg.Trace(dir, data, delay, applied)
+		}
 	}
 	if delay == 0 {
 		out()

@@ -41,6 +41,29 @@ type Stats struct {
 	In, Dropped, QueueDropped, Reordered, Out uint64
 	Watched, WatchedDiffs                     uint64
 	HoldSum, AbsDiffSum                       time.Duration
+	// WatchedIn and WatchedDropped count the watched datagrams offered and
+	// dropped (loss or a full queue); WatchedReordered those held back to
+	// be reordered; HoldMax is the longest hold of one.
+	WatchedIn, WatchedDropped, WatchedReordered uint64
+	HoldMax                                     time.Duration
+}
+
+// Sub returns the counts of s since an earlier snapshot e of the same
+// direction (HoldMax is s's, the longest since the start).
+func (s Stats) Sub(e Stats) Stats {
+	return Stats{In: s.In - e.In, Dropped: s.Dropped - e.Dropped, QueueDropped: s.QueueDropped - e.QueueDropped,
+		Reordered: s.Reordered - e.Reordered, Out: s.Out - e.Out, Watched: s.Watched - e.Watched,
+		WatchedDiffs: s.WatchedDiffs - e.WatchedDiffs, HoldSum: s.HoldSum - e.HoldSum, AbsDiffSum: s.AbsDiffSum - e.AbsDiffSum,
+		WatchedIn: s.WatchedIn - e.WatchedIn, WatchedDropped: s.WatchedDropped - e.WatchedDropped,
+		WatchedReordered: s.WatchedReordered - e.WatchedReordered, HoldMax: s.HoldMax}
+}
+
+// LossRatio is the share of the watched datagrams offered that were dropped.
+func (s Stats) LossRatio() float64 {
+	if s.WatchedIn == 0 {
+		return 0
+	}
+	return float64(s.WatchedDropped) / float64(s.WatchedIn)
 }
 
 // HoldMeanMS is the mean hold of the watched datagrams, in milliseconds.
@@ -299,20 +322,33 @@ func (d *direction) offer(b []byte, now time.Time) {
 		delay += im.ReorderGap
 		reordered = true
 	}
+	watched := isWatched(flowOf(b[vnetHdrLen:]))
 	d.mu.Lock()
 	d.st.In++
+	if watched {
+		d.st.WatchedIn++
+	}
 	if drop {
 		d.st.Dropped++
+		if watched {
+			d.st.WatchedDropped++
+		}
 		d.mu.Unlock()
 		return
 	}
 	if len(d.q) >= QueueLimit {
 		d.st.QueueDropped++
+		if watched {
+			d.st.WatchedDropped++
+		}
 		d.mu.Unlock()
 		return
 	}
 	if reordered {
 		d.st.Reordered++
+		if watched {
+			d.st.WatchedReordered++
+		}
 	}
 	due := now.Add(delay)
 	if im.RateBPS > 0 {
@@ -410,7 +446,7 @@ func (d *direction) send(ctx context.Context) error {
 // datagram to or from watchPort.
 func (d *direction) record(b []byte, arrived, sent time.Time) {
 	k := flowOf(b[vnetHdrLen:])
-	if k.proto != unix.IPPROTO_UDP || (k.sp != watchPort && k.dp != watchPort) {
+	if !isWatched(k) {
 		return
 	}
 	hold := sent.Sub(arrived)
@@ -418,6 +454,7 @@ func (d *direction) record(b []byte, arrived, sent time.Time) {
 	defer d.mu.Unlock()
 	d.st.Watched++
 	d.st.HoldSum += hold
+	d.st.HoldMax = max(d.st.HoldMax, hold)
 	if last, ok := d.lastHold[k]; ok {
 		diff := hold - last
 		if diff < 0 {
@@ -427,6 +464,11 @@ func (d *direction) record(b []byte, arrived, sent time.Time) {
 		d.st.WatchedDiffs++
 	}
 	d.lastHold[k] = hold
+}
+
+// isWatched reports whether flow k is a UDP flow to or from watchPort.
+func isWatched(k flowKey) bool {
+	return k.proto == unix.IPPROTO_UDP && (k.sp == watchPort || k.dp == watchPort)
 }
 
 // completeChecksum finishes a frame whose TCP/UDP checksum the sender left
