@@ -95,7 +95,7 @@ var capacityStreams = Probe{
 type capacityStep struct {
 	streams      int
 	stats        quality.Stats // all streams' packets pooled (loss, RTT)
-	worstJitter  float64       // the worst single stream's jitter
+	worstJitter  float64       // the worst single stream's one-way jitter estimate
 	silent       int           // streams that got no reply at all
 	sharedMapped int           // streams whose mapped address another stream also got
 	remapped     int           // streams whose mapping changed mid-step
@@ -228,7 +228,7 @@ func judgeStep(cfg *config.Config, streams []*stream) capacityStep {
 	for _, s := range streams {
 		pk := s.packets()
 		one := quality.Analyze(pk, mediaInterval)
-		st.worstJitter = max(st.worstJitter, one.JitterMS)
+		st.worstJitter = max(st.worstJitter, one.OneWayJitterMS())
 		// Pool with distinct sequence numbers so Analyze sees one long log.
 		base := len(all)
 		for _, p := range pk {

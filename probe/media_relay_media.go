@@ -231,7 +231,11 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 		r.Remedy = remedyRelayPeers
 		return r
 	}
-	r.SetMetric("jitter_ms", roundMS(x.jitter))
+	// The loop crosses this network twice (up to TURN, down to the other
+	// peer): its RFC 3550 jitter is a round-trip figure. jitter_ms is the
+	// one-way estimate the limits are written for (quality.OneWayJitterMS).
+	r.SetMetric("jitter_loop_ms", roundMS(x.jitter))
+	r.SetMetric("jitter_ms", roundMS(quality.OneWayJitterMS(x.jitter)))
 
 	var loop time.Duration
 	if len(rtts) > 0 {
@@ -283,7 +287,7 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 		smp := Sample{T: float64(sec), Sent: n, RTTMS: roundMS(rtt)}
 		if sec < len(x.rxPS) {
 			smp.Received = x.rxPS[sec]
-			smp.JitterMS = roundMS(x.jitPS[sec])
+			smp.JitterMS = roundMS(quality.OneWayJitterMS(x.jitPS[sec]))
 		}
 		if n > 0 {
 			smp.LossRatio = roundRatio(max(0, 1-float64(smp.Received)/float64(n)))
@@ -298,7 +302,7 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 func gradeRelay(th quality.Thresholds, m map[string]float64) (result.Status, string) {
 	var vs []quality.Verdict
 	for _, k := range []struct{ metric, what string }{
-		{"rtt_ms", "round trip"}, {"jitter_ms", "jitter"}, {"loss_ratio", "packet loss"},
+		{"rtt_ms", "round trip"}, {"jitter_ms", "one-way jitter (estimate)"}, {"loss_ratio", "packet loss"},
 	} {
 		if v, ok := m[k.metric]; ok {
 			vs = append(vs, th.Judge(k.metric, v, k.what))
