@@ -16,7 +16,7 @@ func Headline(r *Report) string {
 	case result.Fail:
 		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[result.Fail], plural(c[result.Warn], "warning", "warnings"))
 	case result.Warn:
-		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn])
+		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn]+siteFails(r.Checks))
 	default:
 		if len(r.Checks) > 0 && c[result.Skip] == len(r.Checks) {
 			s = "NOT CHECKED: every check was skipped, so nothing is known about this network."
@@ -24,6 +24,7 @@ func Headline(r *Report) string {
 			s = "READY: this network can make Amazon Connect softphone calls."
 		}
 	}
+	s += siteNote(r.Checks)
 	if r.Interrupted {
 		s += " (Interrupted: partial report.)"
 	}
