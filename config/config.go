@@ -63,6 +63,8 @@ type File struct {
 	Thresholds     map[string]quality.Limit `yaml:"thresholds"`
 	// Ranges is a ranges file or URL (like --ranges).
 	Ranges string `yaml:"ranges"`
+	// DTLSRole is the browser's DTLS role in the CCP's calls (dtls.go).
+	DTLSRole string `yaml:"dtls_role"`
 
 	dir string // the file's directory: relative paths resolve against it
 }
@@ -169,6 +171,9 @@ type Config struct {
 	Capacity   int
 	Skip       []string
 	Lab        bool
+	// DTLSRole is the browser's DTLS role in a call: DTLSClient,
+	// DTLSServer or "" (not known; see dtls.go).
+	DTLSRole string
 }
 
 // Skipped reports whether check id is left out by a --skip prefix.
@@ -213,6 +218,7 @@ func Build(f *File, o Overrides) (*Config, error) {
 		c.setProxy,
 		c.setRanges,
 		c.setICE,
+		c.setDTLSRole,
 		c.setTargets, // last: see Targets
 	} {
 		if err := step(f, o); err != nil {

@@ -48,6 +48,9 @@ type Env struct {
 	DNS *Resolver
 	// Now is the clock (tests pin it); nil means time.Now.
 	Now func() time.Time
+	// sizes memoizes path.large-datagram's measurement per TURN server,
+	// shared with media.relay (path_large_datagram_sizes.go).
+	sizes sizeMemo
 }
 
 // NewEnv returns an Env for cfg with a fresh resolver cache.
