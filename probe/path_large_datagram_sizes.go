@@ -32,7 +32,7 @@ const (
 	// NeedUpClient and NeedUpServer are the UDP payloads to the TURN
 	// port that must pass upstream for the browser's handshake as DTLS
 	// client and as DTLS server.
-	NeedUpClient = browserClientHelloBytes + turnSendOverhead // 1272
+	NeedUpClient = browserClientHelloBytes + turnSendOverhead  // 1272
 	NeedUpServer = browserServerFlightBytes + turnSendOverhead // 716
 	// NeedDown is what must pass downstream for the media server's own
 	// flight: AWS does not publish the size of Connect's media server's
