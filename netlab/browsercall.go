@@ -32,25 +32,30 @@ type CallOptions struct {
 // Times are ms since the page started; jitter in ms (RFC 3550, as the
 // receiver of each direction reports it).
 type CallResult struct {
-	Connected      bool      `json:"connected"`
-	State          string    `json:"state"`
-	Error          string    `json:"error"`
-	Events         [][2]any  `json:"events"`
-	GatheredMS     float64   `json:"gatheredMs"`
-	ConnectedMS    float64   `json:"connectedMs"`
-	RTTMS          float64   `json:"rttMs"`        // the selected pair's STUN round trips (mean)
-	CurrentRTTMS   float64   `json:"currentRttMs"` // its latest
-	RTCPRTTMS      float64   `json:"rtcpRttMs"`
-	DownJitterMS   float64   `json:"downJitterMs"`
-	DownLost       float64   `json:"downLost"`
-	DownReceived   float64   `json:"downReceived"`
-	UpJitterMS     float64   `json:"upJitterMs"`
-	UpLost         float64   `json:"upLost"`
-	UpFractionLost float64   `json:"upFractionLost"`
-	UpSent         float64   `json:"upSent"`
-	DTLSRole       string    `json:"dtlsRole"`
-	DTLSState      string    `json:"dtlsState"`
-	Peer           PeerStats `json:"peer"`
+	Connected     bool     `json:"connected"`
+	State         string   `json:"state"`
+	Error         string   `json:"error"`
+	Events        [][2]any `json:"events"`
+	GatheredMS    float64  `json:"gatheredMs"`
+	ConnectedMS   float64  `json:"connectedMs"`
+	RTTMS         float64  `json:"rttMs"`        // the selected pair's STUN round trips (mean)
+	CurrentRTTMS  float64  `json:"currentRttMs"` // its latest
+	RTCPRTTMS     float64  `json:"rtcpRttMs"`
+	PairResponses float64  `json:"pairResponses"`
+	DownJitterMS  float64  `json:"downJitterMs"`
+	// DownJitterMeanMS and UpJitterMeanMS average the browser's jitter
+	// (inbound-rtp, remote-inbound-rtp) sampled twice a second.
+	DownJitterMeanMS float64   `json:"downJitterMeanMs"`
+	UpJitterMeanMS   float64   `json:"upJitterMeanMs"`
+	DownLost         float64   `json:"downLost"`
+	DownReceived     float64   `json:"downReceived"`
+	UpJitterMS       float64   `json:"upJitterMs"`
+	UpLost           float64   `json:"upLost"`
+	UpFractionLost   float64   `json:"upFractionLost"`
+	UpSent           float64   `json:"upSent"`
+	DTLSRole         string    `json:"dtlsRole"`
+	DTLSState        string    `json:"dtlsState"`
+	Peer             PeerStats `json:"peer"`
 }
 
 // PeerStats is what the cloud peer received from the browser (uplink).
@@ -61,6 +66,15 @@ type PeerStats struct {
 	PacketsLost     float64 `json:"packets_lost"`
 	JitterMS        float64 `json:"jitter_ms"`
 	SentPackets     float64 `json:"sent_packets"`
+}
+
+// RTT is the call's round trip: the selected candidate pair's STUN round
+// trips, else the RTCP one (remote-inbound-rtp).
+func (c CallResult) RTT() float64 {
+	if c.RTTMS > 0 {
+		return c.RTTMS
+	}
+	return c.RTCPRTTMS
 }
 
 // UpLossRatio is the uplink's loss as the peer counted it (browser → peer).
@@ -107,7 +121,11 @@ func (l *Lab) BrowserCall(ctx context.Context, o CallOptions) (CallResult, error
 	ctx, cancel := context.WithTimeout(ctx, CallBudget)
 	defer cancel()
 	peerAddr := fmt.Sprintf("%s:%d", Web, callPeerPort)
-	if _, err := l.spawn("callpeer", l.Cloud(), o.CallPeer, "peer", "-listen", peerAddr, "-ip", Web, "-role", o.BrowserRole); err != nil {
+	// The call's processes run ahead of ordinary load (AheadOfLoad), as
+	// the bridge does: on a shared machine a starved browser reports its
+	// own lateness as jitter.
+	name, args := AheadOfLoad(o.CallPeer, "peer", "-listen", peerAddr, "-ip", Web, "-role", o.BrowserRole)
+	if _, err := l.spawn("callpeer", l.Cloud(), name, args...); err != nil {
 		return res, err
 	}
 	defer l.stop("callpeer")
@@ -135,10 +153,11 @@ func (l *Lab) BrowserCall(ctx context.Context, o CallOptions) (CallResult, error
 		return res, err
 	}
 	defer os.RemoveAll(profile)
-	if _, err := l.spawn("chromium", l.Agent(), o.Chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	name, args = AheadOfLoad(o.Chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir="+profile, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-		strings.TrimSpace(string(url))); err != nil {
+		strings.TrimSpace(string(url)))
+	if _, err := l.spawn("chromium", l.Agent(), name, args...); err != nil {
 		return res, err
 	}
 	defer l.stop("chromium")
@@ -158,4 +177,23 @@ func (l *Lab) BrowserCall(ctx context.Context, o CallOptions) (CallResult, error
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// FileCredsUDP is the lab's credentials with the UDP TURN URL only, as the
+// CCP hands them out (turn:…:3478?transport=udp; docs/CONNECT.md): written
+// by WriteUDPCreds for the browser scenarios.
+const FileCredsUDP = "creds-udp.json"
+
+// WriteUDPCreds writes FileCredsUDP.
+func (l *Lab) WriteUDPCreds() error {
+	type ice struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	}
+	b, err := json.Marshal([]ice{{URLs: []string{fmt.Sprintf("turn:%s:%d?transport=udp", TURNNames[0], TURNPort)}, Username: TURNUser, Credential: l.turnPassword()}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(l.File(FileCredsUDP), b, 0o600)
 }

@@ -206,11 +206,16 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 
 	// A browser's handshake needs larger datagrams than pion's: measure
 	// what passes each way meanwhile (shared with path.large-datagram).
+	// The measurement is shared: path.large-datagram may be waiting on
+	// it, so an early return here waits for it rather than cancelling it
+	// (it has its own budget, largeBudget).
 	sizes := make(chan datagramSizes, 1)
 	if u := urls[0]; u.Transport == "udp" && !u.Secure {
 		sctx, scancel := context.WithTimeout(ctx, largeBudget(cfg))
-		defer scancel()
+		measured := make(chan struct{})
+		defer func() { <-measured; scancel() }()
 		go func() {
+			defer close(measured)
 			v, ok := env.datagramSizesFor(sctx, servers[0], u.Host)
 			if ok {
 				sizes <- v

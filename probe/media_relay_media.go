@@ -158,7 +158,8 @@ func (s *relaySession) receive(p *rtp.Packet, at time.Time) {
 		return
 	}
 	x.seen[ext] = true
-	if !x.any || int32(ext-x.last) > 0 {
+	inOrder := !x.any || int32(ext-x.last) > 0
+	if inOrder {
 		x.last = ext
 	}
 	x.any = true
@@ -166,11 +167,16 @@ func (s *relaySession) receive(p *rtp.Packet, at time.Time) {
 	sendMS := float64(p.Timestamp) / opusClockRate * 1000
 	arrMS := float64(at.Sub(x.start).Microseconds()) / 1000
 	transit := arrMS - sendMS
-	if x.havePrev {
-		d := math.Abs(transit - x.prevTr)
-		x.jitter += (d - x.jitter) / 16
+	// Jitter from in-order packets only, as a browser's receiver
+	// (libwebrtc) computes it: a reordered packet would count its whole
+	// lateness twice.
+	if inOrder {
+		if x.havePrev {
+			d := math.Abs(transit - x.prevTr)
+			x.jitter += (d - x.jitter) / 16
+		}
+		x.prevTr, x.havePrev = transit, true
 	}
-	x.prevTr, x.havePrev = transit, true
 	sec := int(sendMS / 1000)
 	if sec < 0 {
 		return

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -133,7 +134,15 @@ func (p *peer) offer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), 500)
 		return
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	// RTCP reports (the browser's remote-inbound-rtp figures for its
+	// uplink come from this peer's receiver reports). No NACK: browsers send none
+	// for Opus, and retransmissions would hide the loss.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		http.Error(w, err.Error(), 500)
@@ -156,11 +165,56 @@ func (p *peer) offer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
+	// The browser's uplink as received here: RFC 3550 §6.4.1 jitter (RTP
+	// timestamps at the codec's clock rate against arrival), and loss from
+	// the extended sequence numbers (RFC 3550 §A.3).
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		rate := float64(tr.Codec().ClockRate)
+		if rate <= 0 {
+			rate = 48000
+		}
+		var (
+			first, have  bool
+			base, maxExt uint32
+			cycles       uint32
+			lastSeq      uint16
+			prevTransit  float64
+			jitter       float64
+			received     uint64
+		)
+		start := time.Now()
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
+			arr := time.Since(start).Seconds() * rate
+			transit := arr - float64(pkt.Timestamp)
+			if have {
+				d := transit - prevTransit
+				if d < 0 {
+					d = -d
+				}
+				jitter += (d - jitter) / 16
+			}
+			prevTransit, have = transit, true
+			seq := pkt.SequenceNumber
+			if !first {
+				first, base, lastSeq = true, uint32(seq), seq
+			} else if seq < lastSeq && lastSeq-seq > 0x8000 {
+				cycles += 1 << 16
+				lastSeq = seq
+			} else if seq > lastSeq && seq-lastSeq < 0x8000 {
+				lastSeq = seq
+			}
+			maxExt = cycles + uint32(lastSeq)
+			received++
+			expected := uint64(maxExt-base) + 1
+			p.mu.Lock()
+			p.st.PacketsReceived = received
+			p.st.PacketsLost = int64(expected) - int64(received)
+			p.st.JitterMS = jitter / rate * 1000
+			p.mu.Unlock()
 		}
 	})
 	connected := make(chan struct{})
@@ -228,14 +282,6 @@ func (p *peer) stats(w http.ResponseWriter, _ *http.Request) {
 	p.mu.Unlock()
 	if pc != nil {
 		st.Connected = pc.ConnectionState() == webrtc.PeerConnectionStateConnected
-		for _, s := range pc.GetStats() {
-			switch v := s.(type) {
-			case webrtc.InboundRTPStreamStats:
-				if v.Kind == "audio" {
-					st.PacketsReceived, st.PacketsLost, st.JitterMS = uint64(v.PacketsReceived), int64(v.PacketsLost), v.Jitter*1000
-				}
-			}
-		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
@@ -371,14 +417,29 @@ var page = strings.TrimSpace(`
     if (st === 'connected') {
       res.connected = true;
       res.connectedMs = at();
-      await new Promise(ok => setTimeout(ok, cfg.durationMs));
+      // RFC 3550 jitter is a running estimate (1/16 smoothing): one
+      // snapshot varies by ~15 %, so sample it twice a second and average.
+      const down = [], up = [];
+      const end = performance.now() + cfg.durationMs;
+      while (performance.now() < end) {
+        await new Promise(ok => setTimeout(ok, 500));
+        (await pc.getStats()).forEach(s => {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.jitter !== undefined) down.push(1000 * s.jitter);
+          if (s.type === 'remote-inbound-rtp' && s.kind === 'audio' && s.jitter !== undefined) up.push(1000 * s.jitter);
+        });
+      }
+      const mean = a => a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0;
+      res.downJitterMeanMs = mean(down.slice(2)); res.upJitterMeanMs = mean(up.slice(1));
     }
     const stats = await pc.getStats();
     const rtts = [];
+    let pairId = '';
+    stats.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
     stats.forEach(s => {
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-        res.rttMs = 1000 * (s.totalRoundTripTime / Math.max(1, s.responsesReceived));
+      if (s.type === 'candidate-pair' && (s.id === pairId || (!pairId && s.nominated && s.state === 'succeeded'))) {
+        if (s.responsesReceived) res.rttMs = 1000 * s.totalRoundTripTime / s.responsesReceived;
         res.currentRttMs = 1000 * (s.currentRoundTripTime || 0);
+        res.pairResponses = s.responsesReceived;
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         res.downJitterMs = 1000 * s.jitter; res.downLost = s.packetsLost; res.downReceived = s.packetsReceived;
