@@ -59,9 +59,9 @@ const (
 	relaySetupRounds = 12
 	// relayICELimit is the CCP's own ICE limit (ice_collection_timeout,
 	// 8 s: docs/CONNECT.md): a set-up slower than that fails in the CCP too.
-	relayICELimit = 8 * time.Second
-	opusPayloadType  = 111
-	opusClockRate    = 48000
+	relayICELimit   = 8 * time.Second
+	opusPayloadType = 111
+	opusClockRate   = 48000
 )
 
 // relayWhy is the skip reason when no credentials are configured.

@@ -60,7 +60,6 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 
 const remedyRelayPeers = "the TURN server must relay between its own relayed addresses (a real Amazon Connect TURN server does; coturn needs --allow-loopback-peers on a loopback lab); if a firewall inspects UDP 3478, let TURN Send/Data indications and ChannelData through"
 
-
 // remedyDTLS is the remedy for a DTLS handshake that failed outright.
 func remedyDTLS(u config.TURNURL) string {
 	return "let DTLS through on UDP " + fmt.Sprint(u.Port) + " to " + u.Host + " (no UDP inspection or application filter that drops it) and check the path for heavy loss"
