@@ -103,8 +103,13 @@ func relaySetupLimit(c *config.Config, firstRTT time.Duration) time.Duration {
 // relayBudget is the longest set-up, the media duration, the drain and
 // the close.
 func relayBudget(c *config.Config) time.Duration {
-	return max(relayICELimit, c.Timeout) + c.Duration + relayDrainMax + relayCloseBudget
+	return max(relayICELimit, c.Timeout) + c.Duration + relayDrainMax + relayCloseBudget + relaySizesBudget
 }
+
+// relaySizesBudget is the time grading may wait for the datagram sizes
+// when path.large-datagram did not already measure them (it runs at the
+// start of a run, so they are usually ready): its own budget.
+const relaySizesBudget = largeDownBudget
 
 // relayTargets is one target per ICE server entry (its URL set); the name
 // is the URLs, never the credential.
@@ -204,28 +209,14 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 		return r
 	}
 
-	// A browser's handshake needs larger datagrams than pion's: measure
-	// what passes each way meanwhile (shared with path.large-datagram).
-	// The measurement is shared: path.large-datagram may be waiting on
-	// it, so an early return here waits for it rather than cancelling it
-	// (it has its own budget, largeBudget).
-	sizes := make(chan datagramSizes, 1)
+	// A browser's handshake needs larger datagrams than pion's: the
+	// per-direction sizes (path.large-datagram's measurement, one per
+	// server and run) are read when grading, never on an early failure.
 	if u := urls[0]; u.Transport == "udp" && !u.Secure {
-		sctx, scancel := context.WithTimeout(ctx, largeBudget(cfg))
-		measured := make(chan struct{})
-		defer func() { <-measured; scancel() }()
-		go func() {
-			defer close(measured)
-			v, ok := env.datagramSizesFor(sctx, servers[0], u.Host)
-			if ok {
-				sizes <- v
-			}
-			close(sizes)
-		}()
-	} else {
-		close(sizes)
+		s.sizeFn = func(ctx context.Context) (datagramSizes, bool) {
+			return env.datagramSizesFor(ctx, servers[0], u.Host)
+		}
 	}
-	s.sizes = sizes
 
 	if fr := s.connect(ctx, cfg, urls[0]); fr != nil {
 		fr.Target, fr.Address, fr.Details = r.Target, r.Address, r.Details

@@ -160,20 +160,12 @@ func downWords(v datagramSizes) string {
 	return fmt.Sprintf(", %d downstream", v.Down)
 }
 
-// sizesNow waits (within ctx) for the datagram size measurement.
+// sizesNow returns the datagram size measurement (within ctx).
 func (s *relaySession) sizesNow(ctx context.Context) (datagramSizes, bool) {
-	if s.sizes == nil {
+	if s.sizeFn == nil {
 		return datagramSizes{}, false
 	}
-	select {
-	case v, ok := <-s.sizes:
-		if ok {
-			s.gotSizes, s.sizesV = true, v
-		}
-		return s.sizesV, s.gotSizes
-	case <-ctx.Done():
-		return s.sizesV, s.gotSizes
-	}
+	return s.sizeFn(ctx)
 }
 
 // plainReason keeps a server's reason phrase to plain printable text (coturn

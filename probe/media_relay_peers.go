@@ -43,16 +43,13 @@ type relaySession struct {
 	sentPS []int // packets sent per second
 	closed bool
 
-	// sizes delivers path.large-datagram's measurement for the TURN
-	// server (closed without a value when there is none).
-	sizes <-chan datagramSizes
+	// sizeFn returns path.large-datagram's measurement for the TURN
+	// server (nil for TURN over TCP/TLS: none).
+	sizeFn func(context.Context) (datagramSizes, bool)
 	// limit is the set-up limit in force (relaySetupLimit), set by connect.
 	limit time.Duration
 	// role is the browser's DTLS role that peer 0 (the browser's stand-in) plays.
 	role string
-	// gotSizes/sizesV keep the measurement once read from sizes.
-	gotSizes bool
-	sizesV   datagramSizes
 }
 
 type relaySide struct {

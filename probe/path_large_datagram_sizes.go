@@ -154,6 +154,10 @@ func measureUp(ctx context.Context, addr netip.AddrPort, v *datagramSizes) {
 	var mu sync.Mutex
 	largest := 0
 	var wg sync.WaitGroup
+	// Sockets and contexts first (on this goroutine: a test may have
+	// locked it into a network namespace), then one sender each.
+	conns := make([]*net.UDPConn, len(sizes))
+	ctxs := make([]context.Context, len(sizes))
 	for i, n := range sizes {
 		o := &one{size: n}
 		outs[i] = o
@@ -162,10 +166,17 @@ func measureUp(ctx context.Context, addr netip.AddrPort, v *datagramSizes) {
 			o.x = Exchange{Err: err, Kind: Classify(err)}
 			continue
 		}
-		octx, ocancel := context.WithCancel(ctx)
-		o.cancel = ocancel
+		conns[i] = conn
+		ctxs[i], o.cancel = context.WithCancel(ctx)
+	}
+	for i, n := range sizes {
+		conn, o := conns[i], outs[i]
+		if conn == nil {
+			continue
+		}
+		octx := ctxs[i]
 		wg.Go(func() {
-			defer ocancel()
+			defer o.cancel()
 			defer conn.Close()
 			var x Exchange
 			if n == 0 {
@@ -179,7 +190,7 @@ func measureUp(ctx context.Context, addr netip.AddrPort, v *datagramSizes) {
 				largest = n
 				// Smaller sizes are known to pass: stop waiting for them.
 				for _, p := range outs {
-					if p != nil && p.size > 0 && p.size < n && p.cancel != nil {
+					if p.size > 0 && p.size < n && p.cancel != nil {
 						p.cancel()
 					}
 				}
