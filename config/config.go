@@ -88,6 +88,8 @@ type File struct {
 	SAML          *bool  `yaml:"saml"`
 	SignIn        string `yaml:"signin"`
 	ReplicaRegion string `yaml:"replica_region"`
+	// DTLSRole is the browser's DTLS role in the CCP's calls (dtls.go).
+	DTLSRole string `yaml:"dtls_role"`
 
 	dir string // the file's directory: relative paths resolve against it
 }
@@ -224,6 +226,9 @@ type Config struct {
 	Lab        bool
 	// Browser is the browser check's settings (check --browser).
 	Browser Browser
+	// DTLSRole is the browser's DTLS role in a call: DTLSClient,
+	// DTLSServer or "" (not known; see dtls.go).
+	DTLSRole string
 }
 
 // Skipped reports whether check id is left out by --skip: a prefix names
@@ -282,6 +287,7 @@ func Build(f *File, o Overrides) (*Config, error) {
 		c.setRanges,
 		c.setICE,
 		c.setBrowser,
+		c.setDTLSRole,
 		c.setTargets, // last: see Targets
 	} {
 		if err := step(f, o); err != nil {

@@ -58,6 +58,7 @@ func TestBuildBadInput(t *testing.T) {
 		{"bad threshold", "thresholds: {loss_ratio: {warn: 0.05, fail: 0.01}}\n", nil, "thresholds.loss_ratio: want 0 ≤ warn ≤ fail"},
 		{"bad mos threshold", "thresholds: {mos: {warn: 3, fail: 4}}\n", nil, "thresholds.mos: want 1 ≤ fail ≤ warn ≤ 5"},
 		{"unknown threshold", "thresholds: {mos_ms: {warn: 1, fail: 2}}\n", nil, `unknown metric "mos_ms"`},
+		{"bad dtls_role", "dtls_role: both\n", nil, `config dtls_role "both": want client`},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {

@@ -95,13 +95,17 @@ var capacityStreams = Probe{
 type capacityStep struct {
 	streams      int
 	stats        quality.Stats // all streams' packets pooled (loss, RTT)
-	worstJitter  float64       // the worst single stream's jitter
+	worstJitter  float64       // the worst single stream's one-way jitter estimate
 	silent       int           // streams that got no reply at all
 	sharedMapped int           // streams whose mapped address another stream also got
 	remapped     int           // streams whose mapping changed mid-step
 	sendErr      error
 	verdicts     []quality.Verdict
 	level        result.Status
+	// lateP99 is how late this computer sent the step's packets against
+	// their schedule (p99, ms): above busyLateMS the test computer, not
+	// the site, was the bottleneck.
+	lateP99 float64
 }
 
 func runCapacity(ctx context.Context, env *Env, _ Target) Result {
@@ -186,7 +190,6 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 		r.SetMetric("rtt_ms", last.stats.RTTMeanMS)
 		r.SetMetric("mapping_failures", float64(last.silent+last.sharedMapped+last.remapped))
 	}
-	what := fmt.Sprintf("UDP %d to %s", t.Endpoint.Port, t.Endpoint.Host)
 	switch {
 	case breach == nil && held == n:
 		r.Status = Pass
@@ -197,26 +200,57 @@ func runCapacity(ctx context.Context, env *Env, _ Target) Result {
 		r.Reason = fmt.Sprintf("stopped before the end (time budget): %d concurrent streams held", held)
 		return r
 	}
+	explainBreach(&r, t, breach, held, n)
+	return r
+}
+
+// explainBreach fills r's status, phase, reason and remedy for the step
+// that breached, after held streams passed, of n asked.
+func explainBreach(r *Result, t Target, breach *capacityStep, held, n int) {
+	what := fmt.Sprintf("UDP %d to %s", t.Endpoint.Port, t.Endpoint.Host)
 	r.SetMetric("streams_breach", float64(breach.streams))
 	r.Status, r.Phase = Status(breach.level), result.PhaseCapacity
-	held0 := "no count held"
-	if held > 0 {
-		held0 = fmt.Sprintf("%d held", held)
+	// The reason leads with what the site carried: the report's headline
+	// quotes it as the site's limit (capacity is a Site kind).
+	carried := fmt.Sprintf("this site carried %d concurrent calls cleanly", held)
+	if held == 0 {
+		carried = "this site did not carry even one call's stream cleanly"
 	}
+	held0 := fmt.Sprintf("%s of %d asked", carried, n)
+	lossOK := true
+	for _, v := range breach.verdicts {
+		if v.Metric == "loss_ratio" && v.Level != result.Pass {
+			lossOK = false
+		}
+	}
+	busy := breach.lateP99 > busyLateMS
 	switch {
+	case breach.sendErr == nil && breach.silent+breach.sharedMapped+breach.remapped == 0 && busy && lossOK:
+		// The packets left late and none were lost: this computer could
+		// not keep N calls' cadence, so the jitter says nothing of the
+		// site's uplink. (Loss is the network's: a late packet still
+		// arrives.)
+		r.Status = Warn
+		r.SetMetric("send_late_p99_ms", breach.lateP99)
+		r.Reason = fmt.Sprintf("%s; at %d concurrent streams this computer was the bottleneck, not the network: its own packets left up to %.1f ms late (p99; under 0.5 ms when it keeps up), so the site's limit above %d calls is not known",
+			held0, breach.streams, breach.lateP99, held)
+		r.Remedy = "run the capacity test from a computer that is not busy (close other work, or use a dedicated test machine), or split the streams over several computers at the site"
 	case breach.sendErr != nil:
-		r.Reason = fmt.Sprintf("at %d concurrent streams (%s): %s", breach.streams, held0, Explain(Classify(breach.sendErr), what)+": "+breach.sendErr.Error())
+		r.Reason = fmt.Sprintf("%s; at %d concurrent streams: %s", held0, breach.streams, Explain(Classify(breach.sendErr), what))
+		r.SetDetail("error", breach.sendErr.Error())
 		r.Remedy = "raise this computer's limit on open UDP sockets, or run the test from fewer agents' worth of streams"
 	case breach.silent+breach.sharedMapped+breach.remapped > 0:
-		r.Reason = fmt.Sprintf("at %d concurrent streams (%s) the NAT stopped mapping every agent's socket: %s", breach.streams, held0, breach.mappingWords())
+		r.Reason = fmt.Sprintf("%s; at %d concurrent streams the NAT stopped mapping every agent's socket: %s", held0, breach.streams, breach.mappingWords())
 		r.Remedy = "the NAT/PAT in front of this site runs out of ports or rate-limits new UDP flows: give it a larger port pool or more public addresses, raise its UDP session limit, and exempt UDP 3478 to the TURN servers from flow shaping"
 	default:
 		_, why := quality.Worst(breach.verdicts)
-		r.Reason = fmt.Sprintf("at %d concurrent streams (%s): %s", breach.streams, held0, why)
+		r.Reason = fmt.Sprintf("%s; at %d concurrent streams: %s", held0, breach.streams, why)
+		if busy {
+			r.Reason += fmt.Sprintf(" (this computer was also busy: its packets left up to %.1f ms late, p99, so bursts of its own may have added to the loss)", breach.lateP99)
+		}
 		r.Remedy = fmt.Sprintf("this site's uplink or firewall cannot carry %d concurrent calls: check the uplink's bandwidth (AWS asks ≥ 100 kbit/s per agent), traffic shaping or policing of UDP, and prioritise UDP to %s:%d (DSCP EF/46)",
 			breach.streams, t.Endpoint.Host, t.Endpoint.Port)
 	}
-	return r
 }
 
 // judgeStep pools a step's streams and grades it: loss and RTT over all
@@ -228,7 +262,7 @@ func judgeStep(cfg *config.Config, streams []*stream) capacityStep {
 	for _, s := range streams {
 		pk := s.packets()
 		one := quality.Analyze(pk, mediaInterval)
-		st.worstJitter = max(st.worstJitter, one.JitterMS)
+		st.worstJitter = max(st.worstJitter, one.OneWayJitterMS())
 		// Pool with distinct sequence numbers so Analyze sees one long log.
 		base := len(all)
 		for _, p := range pk {
@@ -254,6 +288,11 @@ func judgeStep(cfg *config.Config, streams []*stream) capacityStep {
 			st.sharedMapped += c
 		}
 	}
+	var late []time.Duration
+	for _, s := range streams {
+		late = append(late, s.late...)
+	}
+	st.lateP99 = lateP99(late)
 	sort.SliceStable(all, func(a, b int) bool { return all[a].Sent < all[b].Sent })
 	st.stats = quality.Analyze(all, mediaInterval)
 	st.verdicts = []quality.Verdict{

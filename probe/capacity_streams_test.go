@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/internal/impair"
+	"github.com/ccp-preflight/ccp-preflight/quality"
 )
 
 func TestCapacityNotAsked(t *testing.T) {
@@ -76,7 +78,7 @@ func TestCapacity(t *testing.T) {
 		if res.Status != Fail || res.Metrics["streams_breach"] != 5 || res.Metrics["streams_held"] != 2 {
 			t.Fatalf("status %s metrics %v", res.Status, res.Metrics)
 		}
-		if !strings.Contains(res.Reason, "at 5 concurrent streams (2 held) the NAT stopped mapping") || !strings.Contains(res.Remedy, "port pool") {
+		if !strings.Contains(res.Reason, "this site carried 2 concurrent calls cleanly of 10 asked; at 5 concurrent streams the NAT stopped mapping") || !strings.Contains(res.Remedy, "port pool") {
 			t.Errorf("reason %q remedy %q", res.Reason, res.Remedy)
 		}
 	})
@@ -85,8 +87,51 @@ func TestCapacity(t *testing.T) {
 		if res.Status != Fail || res.Metrics["streams_breach"] != 10 || res.Metrics["streams_held"] != 5 {
 			t.Fatalf("status %s metrics %v", res.Status, res.Metrics)
 		}
-		if !strings.Contains(res.Reason, "packet loss across all streams") || !strings.Contains(res.Remedy, "100 kbit/s per agent") {
+		if !strings.Contains(res.Reason, "this site carried 5 concurrent calls cleanly") || !strings.Contains(res.Reason, "packet loss across all streams") || !strings.Contains(res.Remedy, "100 kbit/s per agent") {
 			t.Errorf("reason %q remedy %q", res.Reason, res.Remedy)
 		}
 	})
+}
+
+// TestCapacityBusyComputer: a step whose jitter breached, without loss,
+// while this computer sent its packets late (p99 above busyLateMS) blames
+// the test computer, not the site's uplink or firewall, and is a warning:
+// the site's limit is unknown. The same step sent on time fails as the
+// site's limit. (Loss is never blamed on the computer: TestCapacity's
+// policed uplink.)
+func TestCapacityBusyComputer(t *testing.T) {
+	cfg := testConfig(time.Second)
+	tg := Target{Name: "turn1:3478", Endpoint: catalog.Endpoint{Host: "turn1", Port: 3478}}
+	mk := func(late time.Duration) *stream {
+		s := &stream{interval: mediaInterval}
+		s.reset(50)
+		for i := 0; i < 50; i++ {
+			s.log[i] = quality.Packet{Seq: i, Sent: time.Duration(i) * mediaInterval}
+			// Nothing lost; every other reply 90 ms late: one-way
+			// jitter far above 50 ms.
+			s.log[i].Received, s.log[i].Recv = true, s.log[i].Sent+time.Duration(20+90*(i%2))*time.Millisecond
+			s.late = append(s.late, late)
+		}
+		s.sent.Store(50)
+		s.mapped = fmt.Sprintf("198.51.100.1:%d", 40000+int(late))
+		return s
+	}
+	for _, c := range []struct {
+		late   time.Duration
+		status Status
+		reason string
+	}{
+		{15 * time.Millisecond, Warn, "this computer was the bottleneck, not the network"},
+		{100 * time.Microsecond, Fail, "jitter of the worst stream"},
+	} {
+		step := judgeStep(cfg, []*stream{mk(c.late), mk(c.late + 1)})
+		var r Result
+		explainBreach(&r, tg, &step, 1, 2)
+		if r.Status != c.status || !strings.Contains(r.Reason, c.reason) || !strings.Contains(r.Reason, "this site carried 1 concurrent calls cleanly of 2 asked") {
+			t.Errorf("late %v: %s %q (remedy %q), want %s with %q", c.late, r.Status, r.Reason, r.Remedy, c.status, c.reason)
+		}
+		if c.status == Warn && strings.Contains(r.Remedy, "uplink") {
+			t.Errorf("busy computer blamed on the uplink: %q", r.Remedy)
+		}
+	}
 }

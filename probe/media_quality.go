@@ -103,7 +103,7 @@ func gradeStream(cfg *config.Config, t Target, s *stream, r Result) Result {
 	r.SetDetail("codec", quality.Opus.Name)
 	r.SetDetail("mos_band", quality.BandOfMOS(st.MOS()).Name+" ("+quality.BandOfMOS(st.MOS()).Meaning+", ITU-T G.109)")
 	for _, x := range st.Seconds {
-		r.Series = append(r.Series, Sample{T: x.T, RTTMS: x.RTTMS, JitterMS: x.JitterMS, LossRatio: x.LossRatio, Sent: x.Sent, Received: x.Received})
+		r.Series = append(r.Series, Sample{T: x.T, RTTMS: x.RTTMS, JitterMS: quality.OneWayJitterMS(x.JitterMS), LossRatio: x.LossRatio, Sent: x.Sent, Received: x.Received})
 	}
 	vs := cfg.Thresholds.JudgeStream(st)
 	lvl, reason := quality.Worst(vs)
@@ -149,15 +149,18 @@ func setStreamMetrics(r *Result, st quality.Stats) {
 	r.SetMetric("rtt_min_ms", st.RTTMinMS)
 	r.SetMetric("rtt_p95_ms", st.RTTP95MS)
 	r.SetMetric("rtt_max_ms", st.RTTMaxMS)
-	r.SetMetric("jitter_ms", st.JitterMS)
-	r.SetMetric("jitter_max_window_ms", st.WorstWindowJitter())
+	// jitter_ms is one-way (the limits are one-way figures); the
+	// round-trip figure it is estimated from is kept as its own metric.
+	r.SetMetric("jitter_ms", st.OneWayJitterMS())
+	r.SetMetric("jitter_max_window_ms", st.WorstWindowOneWayJitterMS())
+	r.SetMetric("jitter_rtt_ms", st.JitterMS)
 	r.SetMetric("loss_ratio", st.LossRatio)
 	r.SetMetric("loss_max_window_ratio", st.WorstWindowLoss())
 	r.SetMetric("burst_loss_ratio", st.BurstLossRatio)
 	r.SetMetric("burst_ratio", st.BurstR)
 	r.SetMetric("reorder_ratio", st.ReorderRatio)
 	r.SetMetric("duplicate_ratio", st.DuplicateRatio)
-	r.SetMetric("mouth_to_ear_ms", quality.MouthToEarMS(st.RTTMeanMS, st.JitterMS, quality.Opus))
+	r.SetMetric("mouth_to_ear_ms", quality.MouthToEarMS(st.RTTMeanMS, st.OneWayJitterMS(), quality.Opus))
 	r.SetMetric("mos", st.MOS())
 }
 

@@ -113,8 +113,9 @@ func TestMediaAccuracy(t *testing.T) {
 				theory := float64(impair.ExpectedMeanAbsDiff(k.up)) / 1e6
 				up, _ := r.Counts()
 				want := float64(up.AppliedMeanAbsDiff) / 1e6
-				got := res.Metrics["jitter_ms"]
-				t.Logf("ACCURACY %s (try %d): configured distribution gives %.3f ms, relay applied %.3f ms, measured %.3f ms, error %+.3f ms",
+				// Jitter on one leg only: the round-trip figure is that leg's.
+				got := res.Metrics["jitter_rtt_ms"]
+				t.Logf("ACCURACY %s (try %d): configured distribution gives %.3f ms, relay applied %.3f ms, measured (round trip) %.3f ms, error %+.3f ms",
 					k.name, try, theory, want, got, got-want)
 				// The relay's applied jitter near the configured one says
 				// the machine let it (and the in-process TURN server) keep time.
@@ -126,6 +127,29 @@ func TestMediaAccuracy(t *testing.T) {
 			})
 		})
 	}
+
+	// Jitter on both legs alike (±8 ms: below half the 20 ms interval, so
+	// the relay reorders nothing; the 25 ms browser scenario is in
+	// netlab/browser_call_test.go): the graded jitter_ms is the one-way estimate, within 2 ms or
+	// 15 % of what each direction actually applied (the RFC 3550 jitter a
+	// receiver of that direction reports), while the round trip carries
+	// both legs' variation.
+	t.Run("jitter both ways uniform ±8ms", func(t *testing.T) {
+		leg := impair.Direction{Delay: 40 * time.Millisecond, Jitter: 8 * time.Millisecond}
+		r := relayTo(t, srv, impair.Config{Up: leg, Down: leg, Seed: 11})
+		res := runMedia(t, testConfig(6*time.Second), r.Addr())
+		up, down := r.Counts()
+		got := res.Metrics["jitter_ms"]
+		for _, applied := range []float64{float64(up.AppliedMeanAbsDiff) / 1e6, float64(down.AppliedMeanAbsDiff) / 1e6} {
+			t.Logf("ACCURACY jitter both ways: a leg applied %.3f ms, one-way estimate %.3f ms, round trip %.3f ms", applied, got, res.Metrics["jitter_rtt_ms"])
+			if math.Abs(got-applied) > math.Max(2, 0.15*applied) {
+				t.Errorf("one-way jitter estimate %.3f ms, a leg applied %.3f ms: off by more than 2 ms and 15 %%", got, applied)
+			}
+		}
+		if res.Metrics["jitter_rtt_ms"] <= got {
+			t.Errorf("round-trip jitter %.3f ms not above the one-way estimate %.3f ms", res.Metrics["jitter_rtt_ms"], got)
+		}
+	})
 
 	t.Run("loss 2% deterministic", func(t *testing.T) {
 		r := relayTo(t, srv, impair.Config{Up: impair.Direction{LossEvery: 50}})

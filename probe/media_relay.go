@@ -43,16 +43,25 @@ const (
 	// release the two TURN allocations (a few ms when healthy: pion sends
 	// the Refresh(0) without waiting).
 	relayCloseBudget = 500 * time.Millisecond
-	// relaySetupBudget bounds ICE and DTLS (or --timeout when shorter). A
-	// healthy set-up is about ten round trips to TURN (Allocate twice for
-	// the 401 challenge, ICE checks and DTLS across the relay loop): 1.5 s
-	// at 150 ms. 3 s keeps a blackholed TURN server's verdict within the
-	// 3.5 s target (docs/WEBRTC.md) with the runner's 0.5 s grace, like
-	// turn.allocate; pion's own TURN client would retry for ~8 s and its
-	// ICE would give up after 25 s.
+	// relaySetupBudget bounds ICE and DTLS until the TURN server first
+	// answers (or --timeout when shorter): a blackholed TURN server is
+	// reported within the 3.5 s target (docs/WEBRTC.md) with the runner's
+	// 0.5 s grace, like turn.allocate; pion's own TURN client would retry
+	// for ~8 s and its ICE would give up after 25 s.
 	relaySetupBudget = 3 * time.Second
-	opusPayloadType  = 111
-	opusClockRate    = 48000
+	// relaySetupRounds is the set-up in round trips across the relay loop,
+	// which crosses this network to TURN twice (so 2 × the RTT of the
+	// first TURN answer each): Allocate twice (401 challenge), permission
+	// and channel, ICE checks, DTLS flights, with room for a lost one.
+	// Once the server has answered, the set-up may take this many loop
+	// round trips (at least relaySetupBudget, at most relayICELimit, or
+	// --timeout when that is longer): a browser gives a slow path the same.
+	relaySetupRounds = 12
+	// relayICELimit is the CCP's own ICE limit (ice_collection_timeout,
+	// 8 s: docs/CONNECT.md): a set-up slower than that fails in the CCP too.
+	relayICELimit   = 8 * time.Second
+	opusPayloadType = 111
+	opusClockRate   = 48000
 )
 
 // relayWhy is the skip reason when no credentials are configured.
@@ -66,8 +75,8 @@ var mediaRelay = Probe{
 	Run:     runMediaRelay,
 }
 
-// relaySetup is the time ICE and DTLS may take: relaySetupBudget, or
-// --timeout when shorter.
+// relaySetup is the time ICE and DTLS may take before the TURN server
+// has answered anything: relaySetupBudget, or --timeout when shorter.
 func relaySetup(c *config.Config) time.Duration {
 	if c != nil && c.Timeout > 0 && c.Timeout < relaySetupBudget {
 		return c.Timeout
@@ -75,10 +84,32 @@ func relaySetup(c *config.Config) time.Duration {
 	return relaySetupBudget
 }
 
-// relayBudget is the set-up, the media duration, the drain and the close.
-func relayBudget(c *config.Config) time.Duration {
-	return relaySetup(c) + c.Duration + relayDrainMax + relayCloseBudget
+// relaySetupLimit is the set-up limit once the TURN server answered a
+// first request in firstRTT (0: not yet, relaySetup): relaySetupRounds
+// round trips of the relay loop (2 × firstRTT each), at least relaySetup
+// and at most relayICELimit, raised to --timeout when that is longer.
+func relaySetupLimit(c *config.Config, firstRTT time.Duration) time.Duration {
+	base := relaySetup(c)
+	if firstRTT <= 0 {
+		return base
+	}
+	d := min(max(time.Duration(relaySetupRounds)*2*firstRTT, base), relayICELimit)
+	if c != nil && c.Timeout > d {
+		d = c.Timeout
+	}
+	return d
 }
+
+// relayBudget is the longest set-up, the media duration, the drain and
+// the close.
+func relayBudget(c *config.Config) time.Duration {
+	return max(relayICELimit, c.Timeout) + c.Duration + relayDrainMax + relayCloseBudget + relaySizesBudget
+}
+
+// relaySizesBudget is the time grading may wait for the datagram sizes
+// when path.large-datagram did not already measure them (it runs at the
+// start of a run, so they are usually ready): its own budget.
+const relaySizesBudget = largeDownBudget
 
 // relayTargets is one target per ICE server entry (its URL set); the name
 // is the URLs, never the credential.
@@ -174,15 +205,22 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 	}
 	s.guard = newTURNGuard(base, hosts, servers, s.ping)
 	defer s.close()
-	if err := s.build(t.ICE, types); err != nil {
+	if err := s.build(t.ICE, types, cfg.DTLSRole); err != nil {
 		r.Status, r.Phase, r.Reason = Fail, result.PhaseSetup, "could not create the WebRTC peers"+seeDetails
 		rawError(&r, err)
 		return r
 	}
 
-	setupCtx, cancel := context.WithTimeout(ctx, relaySetup(cfg))
-	defer cancel()
-	if fr := s.connect(setupCtx, cfg, urls[0]); fr != nil {
+	// A browser's handshake needs larger datagrams than pion's: the
+	// per-direction sizes (path.large-datagram's measurement, one per
+	// server and run) are read when grading, never on an early failure.
+	if u := urls[0]; u.Transport == "udp" && !u.Secure {
+		s.sizeFn = func(ctx context.Context) (datagramSizes, bool) {
+			return env.datagramSizesFor(ctx, servers[0], u.Host)
+		}
+	}
+
+	if fr := s.connect(ctx, cfg, urls[0]); fr != nil {
 		fr.Target, fr.Address, fr.Details = r.Target, r.Address, r.Details
 		s.setupMetrics(fr)
 		return *fr
@@ -196,7 +234,36 @@ func runMediaRelay(ctx context.Context, env *Env, t Target) Result {
 		return r
 	}
 	s.drain(ctx)
-	return s.grade(r, cfg, urls[0])
+	return s.gradeHandshake(ctx, s.grade(r, cfg, urls[0]), cfg, urls[0])
+}
+
+// gradeHandshake grades the call together with the datagram sizes the
+// path carries each way: this check's pion peers send small handshake
+// datagrams, a browser's are larger (path_large_datagram_sizes.go), so a
+// path on which a browser's handshake would stall must not pass here.
+func (s *relaySession) gradeHandshake(ctx context.Context, r Result, cfg *config.Config, u config.TURNURL) Result {
+	v, ok := s.sizesNow(ctx)
+	if !ok {
+		return r
+	}
+	sr := gradeSizes(Result{}, v, cfg.DTLSRole, u.Addr())
+	if sr.Status != Fail && sr.Status != Warn {
+		return r
+	}
+	words := "would stall"
+	if sr.Status == Warn {
+		words = "may stall"
+	}
+	why := "this test call connected (its own DTLS datagrams are small), but a browser's DTLS handshake " + words + ": " + sr.Reason
+	if r.Status.Severity() >= sr.Status.Severity() && r.Reason != "" {
+		r.Reason += "; " + why
+		return r
+	}
+	if r.Reason != "" {
+		why += "; " + r.Reason
+	}
+	r.Status, r.Phase, r.Reason, r.Remedy = sr.Status, result.PhaseDTLS, why, sr.Remedy
+	return r
 }
 
 func regionName(cfg *config.Config) string {

@@ -5,9 +5,11 @@
 package probe
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -51,15 +53,16 @@ func (s *relaySession) check(cfg *config.Config, u config.TURNURL) *Result {
 		return fail(result.PhaseICE, "the two peers could not reach each other through the TURN relay (ICE failed)"+turnSaid(g), remedyRelayPeers)
 	}
 	if a.failed || b.failed {
-		return fail(result.PhaseDTLS, "the DTLS handshake through the TURN relay failed", remedyDTLS(u))
+		return fail(result.PhaseDTLS, "the DTLS handshake through the TURN relay failed (a peer gave up on it)", remedyDTLS(u))
 	}
 	return nil
 }
 
 const remedyRelayPeers = "the TURN server must relay between its own relayed addresses (a real Amazon Connect TURN server does; coturn needs --allow-loopback-peers on a loopback lab); if a firewall inspects UDP 3478, let TURN Send/Data indications and ChannelData through"
 
+// remedyDTLS is the remedy for a DTLS handshake that failed outright.
 func remedyDTLS(u config.TURNURL) string {
-	return fmt.Sprintf("let large UDP datagrams (~1200 bytes: DTLS carries certificates) and IP fragments through to %s; check the path MTU and any firewall dropping large UDP", u.Addr())
+	return "let DTLS through on UDP " + fmt.Sprint(u.Port) + " to " + u.Host + " (no UDP inspection or application filter that drops it) and check the path for heavy loss"
 }
 
 // remedyTURNError is what to do about a TURN error response (RFC 8656 codes).
@@ -107,12 +110,19 @@ func (s *relaySession) noAllocation(cfg *config.Config, u config.TURNURL, g guar
 	return r
 }
 
-// timeout explains a set-up that ran out of time, by how far it got.
-func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
+// timeout explains a set-up that ran out of time, by how far it got, and
+// names the limit and where it came from. It blames datagram sizes only
+// when the size measurement (path.large-datagram's) shows them dropped.
+func (s *relaySession) timeout(ctx context.Context, cfg *config.Config, u config.TURNURL) *Result {
 	g := s.guard.state()
 	s.mu.Lock()
 	a, b := s.side[0], s.side[1]
 	s.mu.Unlock()
+	within := fmt.Sprintf("within %v", s.limit.Round(time.Millisecond))
+	if g.FirstRTT > 0 {
+		within += fmt.Sprintf(" (the limit for a path whose first TURN answer took %v: %d round trips of the relay loop, between %v and the CCP's own %v ICE limit, or --timeout when longer)",
+			g.FirstRTT.Round(time.Millisecond), relaySetupRounds, relaySetup(cfg), relayICELimit)
+	}
 	r := &Result{Status: Fail, Phase: result.PhaseICE}
 	switch {
 	case g.Received == 0:
@@ -122,17 +132,40 @@ func (s *relaySession) timeout(cfg *config.Config, u config.TURNURL) *Result {
 		}
 		r.Reason, r.Remedy = Explain(k, s.what(u)), relayRemedy(cfg, u)
 	case a.relayCands == 0 || b.relayCands == 0:
-		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation within %v%s", relaySetup(cfg), turnSaid(g))
+		r.Reason = fmt.Sprintf("the TURN server answered but did not give a relay allocation %s%s", within, turnSaid(g))
 		r.Remedy = relayRemedy(cfg, u)
 	case a.iceConnected.IsZero() || b.iceConnected.IsZero():
-		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay within %v%s", relaySetup(cfg), turnSaid(g))
+		r.Reason = fmt.Sprintf("both relay allocations were made, but the peers did not reach each other through the relay %s%s", within, turnSaid(g))
 		r.Remedy = remedyRelayPeers
 	default:
 		r.Phase = result.PhaseDTLS
-		r.Reason = fmt.Sprintf("ICE connected through the relay, but the DTLS handshake did not finish within %v: large datagrams are likely dropped", relaySetup(cfg))
+		r.Reason = fmt.Sprintf("ICE connected through the relay, but the DTLS handshake did not finish %s", within)
 		r.Remedy = remedyDTLS(u)
+		if v, ok := s.sizesNow(ctx); ok {
+			if sr := gradeSizes(Result{}, v, s.role, u.Addr()); sr.Status == Fail || sr.Status == Warn {
+				r.Reason += ": " + sr.Reason
+				r.Remedy = sr.Remedy
+			} else if v.Small {
+				r.Reason += fmt.Sprintf("; datagram sizes are not the cause (%d bytes pass upstream%s)", v.Up, downWords(v))
+			}
+		}
 	}
 	return r
+}
+
+func downWords(v datagramSizes) string {
+	if v.DownWhy != "" {
+		return ""
+	}
+	return fmt.Sprintf(", %d downstream", v.Down)
+}
+
+// sizesNow returns the datagram size measurement (within ctx).
+func (s *relaySession) sizesNow(ctx context.Context) (datagramSizes, bool) {
+	if s.sizeFn == nil {
+		return datagramSizes{}, false
+	}
+	return s.sizeFn(ctx)
 }
 
 // plainReason keeps a server's reason phrase to plain printable text (coturn

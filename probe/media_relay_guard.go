@@ -36,6 +36,7 @@ type turnGuard struct {
 	mu     sync.Mutex
 	st     guardState
 	authTx map[[stun.TransactionIDSize]byte]stun.Method
+	sentAt map[[stun.TransactionIDSize]byte]time.Time // requests awaiting the first answer
 	notify func()
 }
 
@@ -50,6 +51,9 @@ type guardState struct {
 	LastCode  int
 	// SendErr/ReadErr are the first socket errors (refused, permission…).
 	SendErr, ReadErr error
+	// FirstRTT is the round trip of the first request the server
+	// answered (0 before): what the set-up limit scales with.
+	FirstRTT time.Duration
 }
 
 func newTURNGuard(base transport.Net, hosts map[string]netip.Addr, servers []netip.AddrPort, notify func()) *turnGuard {
@@ -222,6 +226,14 @@ func (g *turnGuard) observe(b []byte, out bool) {
 	defer g.mu.Unlock()
 	if out {
 		g.st.Sent++
+		if m.Type.Class == stun.ClassRequest && g.st.FirstRTT == 0 {
+			if g.sentAt == nil {
+				g.sentAt = map[[stun.TransactionIDSize]byte]time.Time{}
+			}
+			if _, again := g.sentAt[m.TransactionID]; !again && len(g.sentAt) < 256 {
+				g.sentAt[m.TransactionID] = time.Now() // a retransmission keeps the first send
+			}
+		}
 		if m.Type.Class == stun.ClassRequest && m.Contains(stun.AttrMessageIntegrity) {
 			if len(g.authTx) > 256 { // bounded: only recent transactions matter
 				clear(g.authTx)
@@ -231,6 +243,11 @@ func (g *turnGuard) observe(b []byte, out bool) {
 		return
 	}
 	g.st.Received++
+	if t0, ok := g.sentAt[m.TransactionID]; ok && g.st.FirstRTT == 0 && m.Type.Class != stun.ClassRequest && m.Type.Class != stun.ClassIndication {
+		g.st.FirstRTT = max(time.Since(t0), time.Microsecond)
+		g.sentAt = nil
+		defer g.ping()
+	}
 	switch m.Type.Class {
 	case stun.ClassSuccessResponse:
 		if m.Type.Method == stun.MethodAllocate {

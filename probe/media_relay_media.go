@@ -158,7 +158,8 @@ func (s *relaySession) receive(p *rtp.Packet, at time.Time) {
 		return
 	}
 	x.seen[ext] = true
-	if !x.any || int32(ext-x.last) > 0 {
+	inOrder := !x.any || int32(ext-x.last) > 0
+	if inOrder {
 		x.last = ext
 	}
 	x.any = true
@@ -166,11 +167,16 @@ func (s *relaySession) receive(p *rtp.Packet, at time.Time) {
 	sendMS := float64(p.Timestamp) / opusClockRate * 1000
 	arrMS := float64(at.Sub(x.start).Microseconds()) / 1000
 	transit := arrMS - sendMS
-	if x.havePrev {
-		d := math.Abs(transit - x.prevTr)
-		x.jitter += (d - x.jitter) / 16
+	// Jitter from in-order packets only, as a browser's receiver
+	// (libwebrtc) computes it: a reordered packet would count its whole
+	// lateness twice.
+	if inOrder {
+		if x.havePrev {
+			d := math.Abs(transit - x.prevTr)
+			x.jitter += (d - x.jitter) / 16
+		}
+		x.prevTr, x.havePrev = transit, true
 	}
-	x.prevTr, x.havePrev = transit, true
 	sec := int(sendMS / 1000)
 	if sec < 0 {
 		return
@@ -231,7 +237,11 @@ func (s *relaySession) grade(r Result, cfg *config.Config, u config.TURNURL) Res
 		r.Remedy = remedyRelayPeers
 		return r
 	}
-	r.SetMetric("jitter_ms", roundMS(x.jitter))
+	// The loop crosses this network twice (up to TURN, down to the other
+	// peer): its RFC 3550 jitter is a round-trip figure. jitter_ms is the
+	// one-way estimate the limits are written for (quality.OneWayJitterMS).
+	r.SetMetric("jitter_loop_ms", roundMS(x.jitter))
+	r.SetMetric("jitter_ms", roundMS(quality.OneWayJitterMS(x.jitter)))
 
 	var loop time.Duration
 	if len(rtts) > 0 {
@@ -283,7 +293,7 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 		smp := Sample{T: float64(sec), Sent: n, RTTMS: roundMS(rtt)}
 		if sec < len(x.rxPS) {
 			smp.Received = x.rxPS[sec]
-			smp.JitterMS = roundMS(x.jitPS[sec])
+			smp.JitterMS = roundMS(quality.OneWayJitterMS(x.jitPS[sec]))
 		}
 		if n > 0 {
 			smp.LossRatio = roundRatio(max(0, 1-float64(smp.Received)/float64(n)))
@@ -298,7 +308,7 @@ func relaySeries(sentPS []int, x relayRx, rtts []rttSample) []Sample {
 func gradeRelay(th quality.Thresholds, m map[string]float64) (result.Status, string) {
 	var vs []quality.Verdict
 	for _, k := range []struct{ metric, what string }{
-		{"rtt_ms", "round trip"}, {"jitter_ms", "jitter"}, {"loss_ratio", "packet loss"},
+		{"rtt_ms", "round trip"}, {"jitter_ms", "one-way jitter (estimate)"}, {"loss_ratio", "packet loss"},
 	} {
 		if v, ok := m[k.metric]; ok {
 			vs = append(vs, th.Judge(k.metric, v, k.what))

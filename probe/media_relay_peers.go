@@ -42,6 +42,14 @@ type relaySession struct {
 	sent   int
 	sentPS []int // packets sent per second
 	closed bool
+
+	// sizeFn returns path.large-datagram's measurement for the TURN
+	// server (nil for TURN over TCP/TLS: none).
+	sizeFn func(context.Context) (datagramSizes, bool)
+	// limit is the set-up limit in force (relaySetupLimit), set by connect.
+	limit time.Duration
+	// role is the browser's DTLS role that peer 0 (the browser's stand-in) plays.
+	role string
 }
 
 type relaySide struct {
@@ -71,7 +79,7 @@ func (s *relaySession) ping() {
 }
 
 // build creates the API and both PeerConnections with their callbacks.
-func (s *relaySession) build(ice0 *config.ICEServer, types []webrtc.NetworkType) error {
+func (s *relaySession) build(ice0 *config.ICEServer, types []webrtc.NetworkType, role string) error {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: opusPayloadType}, webrtc.RTPCodecTypeAudio); err != nil {
 		return err
@@ -90,6 +98,18 @@ func (s *relaySession) build(ice0 *config.ICEServer, types []webrtc.NetworkType)
 	se.SetNetworkTypes(types)                               // only the TURN URLs' transports
 	se.SetNet(s.guard)                                      // and only to the TURN servers
 	se.SetIncludeLoopbackCandidate(false)                   // (relay-only anyway)
+	// Peer 0 offers (a=setup:actpass) as the browser does; peer 1 answers
+	// as Connect's media server and chooses the DTLS roles: peer 0 plays
+	// the browser's configured role, and when that is not known the DTLS
+	// server, as RFC 5763's recommended a=setup:active answer makes it.
+	s.role = config.DTLSServer
+	answerer := webrtc.DTLSRoleClient
+	if role == config.DTLSClient {
+		s.role, answerer = config.DTLSClient, webrtc.DTLSRoleServer
+	}
+	if err := se.SetAnsweringDTLSRole(answerer); err != nil {
+		return err
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
 	pcCfg := webrtc.Configuration{
@@ -285,23 +305,35 @@ func (s *relaySession) connect(ctx context.Context, cfg *config.Config, u config
 	}
 	s.remoteReady(0)
 
+	// The limit starts at relaySetup (a silent server is reported fast)
+	// and grows with the round trip of the server's first answer.
+	timer := time.NewTimer(relaySetup(cfg))
+	defer timer.Stop()
+	s.limit = relaySetup(cfg)
 	for {
 		if r := s.check(cfg, u); r != nil {
 			return r
 		}
 		s.mu.Lock()
 		done := !s.side[0].connected.IsZero() && !s.side[1].connected.IsZero()
+		t0 := s.t0
 		s.mu.Unlock()
 		if done {
 			return nil
 		}
+		if l := relaySetupLimit(cfg, s.guard.state().FirstRTT); l != s.limit {
+			s.limit = l
+			timer.Reset(time.Until(t0.Add(l)))
+		}
 		select {
 		case <-s.ev:
+		case <-timer.C:
+			return s.timeout(ctx, cfg, u)
 		case <-ctx.Done():
 			if ctx.Err() == context.Canceled {
 				return &Result{Status: Skip, Phase: result.PhaseICE, Reason: "cancelled before the relay connected"}
 			}
-			return s.timeout(cfg, u)
+			return s.timeout(ctx, cfg, u)
 		}
 	}
 }

@@ -63,6 +63,9 @@ type Env struct {
 	// proxies chooses the proxy per URL (ProxyFor, proxy.go), built once.
 	proxyOnce sync.Once
 	proxies   *sysproxy.Resolver
+	// sizes memoizes path.large-datagram's measurement per TURN server,
+	// shared with media.relay (path_large_datagram_sizes.go).
+	sizes sizeMemo
 }
 
 // NewEnv returns an Env for cfg with a fresh resolver cache.

@@ -179,7 +179,7 @@ func TestSTUNBindingSilentDropNftables(t *testing.T) {
 }
 
 // TestLargeDatagramDroppedNftables: a firewall on the path dropping UDP
-// datagrams above 600 bytes: small Bindings pass, 1200-byte ones vanish.
+// datagrams above 600 bytes: small Bindings pass, 716-byte ones vanish.
 func TestLargeDatagramDroppedNftables(t *testing.T) {
 	path := udpTestNewPath(t, udpTestEgressDrop("udp length > 600"))
 	udpTestSetns(t, path.Server, func() { udpTestServeOn(t, path.ServerIP+":3478", udpTestSTUNHandler(0, 0)) })
@@ -192,6 +192,6 @@ func TestLargeDatagramDroppedNftables(t *testing.T) {
 		defer cancel()
 		r = pathLargeDatagram.Run(ctx, NewEnv(cfg), Target{Name: cfg.TURN[0].Addr(), Endpoint: cfg.TURN[0]})
 	})
-	udpWant(t, r, Fail, result.PhaseLarge, []string{"1200-byte ones get no answer", "DTLS handshakes will fail: look for a firewall dropping large UDP or fragments"},
-		[]string{"allow UDP datagrams of at least 1200 bytes and IP fragments to " + path.ServerIP + ":3478"})
+	udpWant(t, r, Fail, result.PhaseLarge, []string{"pass up to 576 bytes but 716-byte ones get no answer", "in either role", "look for a firewall dropping large UDP or fragments"},
+		[]string{"allow UDP datagrams of at least 1272 bytes (1300 on the wire) and IP fragments to " + path.ServerIP + ":3478"})
 }

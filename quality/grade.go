@@ -90,7 +90,8 @@ func JudgeExtra(metric string, value float64) Verdict {
 	return v
 }
 
-// JudgeStream grades a stream's statistics: mean RTT, jitter and loss in
+// JudgeStream grades a stream's statistics: mean RTT, the one-way jitter
+// estimate (OneWayJitterMS: the limits are one-way figures) and loss in
 // the worst 15 s window (Microsoft's "in any 15 s"), MOS, burst loss and,
 // in the strict profile, reordering. The verdicts come worst first; the first is the stream's.
 func (t Thresholds) JudgeStream(s Stats) []Verdict {
@@ -101,7 +102,7 @@ func (t Thresholds) JudgeStream(s Stats) []Verdict {
 	vs := []Verdict{
 		t.Judge("loss_ratio", s.WorstWindowLoss(), "packet loss "+win),
 		t.Judge("rtt_ms", s.RTTMeanMS, "mean round-trip time"),
-		t.Judge("jitter_ms", s.WorstWindowJitter(), "jitter "+win),
+		t.Judge("jitter_ms", s.WorstWindowOneWayJitterMS(), "one-way jitter (estimate) "+win),
 		t.Judge("mos", s.MOS(), "estimated MOS (ITU-T G.107 E-model, Opus)"),
 		JudgeExtra("burst_loss_ratio", s.BurstLossRatio),
 	}

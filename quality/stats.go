@@ -235,9 +235,10 @@ func (s Stats) WorstWindowJitter() float64 {
 	return s.Windows[s.WorstJitterWindow].JitterMS
 }
 
-// MOS is the E-model MOS of the stream (Opus; mean RTT, jitter, loss and
-// burstiness as measured).
-func (s Stats) MOS() float64 { return MOS(s.RTTMeanMS, s.JitterMS, s.LossRatio, s.BurstR) }
+// MOS is the E-model MOS of the stream (Opus; mean RTT, the one-way jitter
+// estimate that sizes a receiver's jitter buffer, loss and burstiness as
+// measured).
+func (s Stats) MOS() float64 { return MOS(s.RTTMeanMS, s.OneWayJitterMS(), s.LossRatio, s.BurstR) }
 
 // percentile of sorted values, nearest-rank.
 func percentile(sorted []float64, p float64) float64 {

@@ -23,10 +23,11 @@ func Headline(r *Report) string {
 	case OutcomeNotReady:
 		s = fmt.Sprintf("NOT READY: softphone calls will fail or break from this network (%d failed, %s).", c[result.Fail], plural(c[result.Warn], "warning", "warnings"))
 	case OutcomeWarnings:
-		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn])
+		s = fmt.Sprintf("READY WITH WARNINGS: calls should connect, but %d check(s) need attention.", c[result.Warn]+siteFails(r.Checks))
 	default:
 		s = "READY: this network can make Amazon Connect softphone calls."
 	}
+	s += siteNote(r.Checks)
 	return s + notTested(r)
 }
 

@@ -93,12 +93,22 @@ func (r *Result) SetDetail(name, v string) {
 	r.Details[name] = v
 }
 
-// Verdict is the worst status among results: fail if any failed, else warn
-// if any warned, else pass (skips alone count as pass).
+// Verdict is this computer's verdict: the worst status among results —
+// fail if any failed, else warn if any warned, else pass (skips alone
+// count as pass) — except that a check whose Kind is Site (it measures the
+// site, e.g. how many concurrent calls the uplink carries, not whether
+// this computer's calls work) counts at most as a warning: a site limit
+// is reported, but it never makes this computer NOT READY.
 func Verdict(results []Result) Status {
 	v := Pass
 	for _, r := range results {
-		v = v.Worse(r.Status)
+		s := r.Status
+		if s == Fail {
+			if k, _ := KindOf(r.ID); k.Site {
+				s = Warn
+			}
+		}
+		v = v.Worse(s)
 	}
 	return v
 }
