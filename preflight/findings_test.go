@@ -76,9 +76,10 @@ func dump(r *report.Report) string {
 }
 
 // TestCascadeNoDNS: a DNS server that answers SERVFAIL for every name is one
-// finding, "nothing resolves", for this computer — the TCP, TLS, UDP and
-// media checks that could not run are under it, not findings of their own;
-// and the text report names it on line 3 and stays short.
+// finding, "nothing resolves", for this computer — the TCP, TLS,
+// signaling, UDP and media checks that could not run are under it, not
+// findings of their own; and the text report names it on line 3 and stays
+// short.
 func TestCascadeNoDNS(t *testing.T) {
 	dnsSrv, err := lab.StartDNS(lab.DNSOptions{Mode: lab.DNSServFail})
 	if err != nil {
@@ -102,7 +103,7 @@ duration: 1s
 	if !strings.HasPrefix(f.Title, "Nothing resolves") || f.Who != result.WhoComputer || f.Results != 5 || f.Checks[0] != "dns.resolve" {
 		t.Errorf("finding %+v", f)
 	}
-	for _, id := range []string{"tcp.connect", "tls.handshake", "stun.binding", "turn.auth-challenge", "media.quality", "ranges.membership"} {
+	for _, id := range []string{"tcp.connect", "tls.handshake", "signaling.websocket", "signaling.latency", "stun.binding", "turn.auth-challenge", "media.quality", "ranges.membership"} {
 		if !slices.Contains(f.Checks, id) {
 			t.Errorf("%s is not under the DNS finding: %v", id, f.Checks)
 		}
@@ -125,7 +126,9 @@ duration: 1s
 
 // TestCascadeInstanceAlias: the instance's names do not exist (NXDOMAIN)
 // while Connect's other names resolve: "check the instance alias", for the
-// Connect admin — not "a DNS filter".
+// Connect admin — not "a DNS filter". The signaling WebSocket (a region
+// host, not the instance's) works: the test's HTTPS server is a real
+// WebSocket endpoint, and the socket is no part of the finding.
 func TestCascadeInstanceAlias(t *testing.T) {
 	nx := lab.DNSReply{Mode: lab.DNSNXDomain}
 	dnsSrv, err := lab.StartDNS(lab.DNSOptions{PerName: map[string]lab.DNSReply{"typo.my.connect.aws": nx, "typo.awsapps.com": nx}})
@@ -137,7 +140,9 @@ func TestCascadeInstanceAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, err := lab.StartHTTPS(ca, nil)
+	ws := lab.NewWebSocket(nil)
+	defer ws.Close()
+	web, err := lab.StartHTTPS(ca, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +152,7 @@ instance: typo
 resolver: %s
 ca_files: [ca.pem]
 https_endpoints: ["typo.my.connect.aws:%[2]d", "typo.awsapps.com:%[2]d", "rtc.connect-telecom.us-east-1.amazonaws.com:%[2]d"]
+signaling_url: wss://abc123.transport.connect.us-east-1.amazonaws.com:%[2]d/
 timeout: 2s
 `, dnsSrv.Addr, web.Port), ca, noTURN)
 	t.Logf("first screen:\n%s", firstScreen(r))
@@ -157,6 +163,14 @@ timeout: 2s
 	}
 	if !slices.Contains(fs[0].Checks, "tcp.connect") || !slices.Contains(fs[0].Checks, "tls.handshake") {
 		t.Errorf("the instance's TCP and TLS skips are not under it: %v", fs[0].Checks)
+	}
+	if slices.Contains(fs[0].Checks, "signaling.websocket") || ws.Accepted() == 0 {
+		t.Errorf("the signaling WebSocket (%d upgrades accepted) is under the instance's finding: %v", ws.Accepted(), fs[0].Checks)
+	}
+	for _, c := range r.Checks {
+		if c.ID == "signaling.websocket" && c.Status != result.Pass {
+			t.Errorf("signaling.websocket %s: %s", c.Status, c.Reason)
+		}
 	}
 }
 
@@ -186,7 +200,7 @@ resolver: %s
 turn_servers: ["turn-up.example.net:%d", "turn-down.example.net:%d"]
 timeout: 2s
 duration: 1s
-`, dnsSrv.Addr, turnSrv.Port, deadPort), nil, "tcp,tls,env.clock,env.proxy,ranges.membership")
+`, dnsSrv.Addr, turnSrv.Port, deadPort), nil, "tcp,tls,signaling,env.clock,env.proxy,ranges.membership")
 	t.Logf("first screen:\n%s", firstScreen(r))
 	fs := failing(r.Findings)
 	if len(fs) != 1 {
@@ -209,10 +223,12 @@ duration: 1s
 	}
 }
 
-// TestCascadeTLSInspectedEverywhere: every HTTPS endpoint presents a
-// certificate from a CA this computer does not trust (an inspecting proxy's
-// own CA): one finding naming that CA, with the clock check that could not
-// read a time under it.
+// TestCascadeTLSInspectedEverywhere: every HTTPS endpoint, the signaling
+// WebSocket's host included, presents a certificate from a CA this computer
+// does not trust (an inspecting proxy's own CA): one finding naming that CA
+// and the signaling domain among the names to exempt, with the clock check
+// that could not read a time, and the signaling latency that could not be
+// timed, under it.
 func TestCascadeTLSInspectedEverywhere(t *testing.T) {
 	inspector, err := lab.NewCA("Corp Inspection CA")
 	if err != nil {
@@ -231,6 +247,7 @@ func TestCascadeTLSInspectedEverywhere(t *testing.T) {
 	r := cascadeRun(t, fmt.Sprintf(`region: us-east-1
 resolver: %s
 https_endpoints: ["acme.my.connect.aws:%[2]d", "d1.cloudfront.net:%[2]d", "rtc.connect-telecom.us-east-1.amazonaws.com:%[2]d"]
+signaling_url: wss://abc123.transport.connect.us-east-1.amazonaws.com:%[2]d/
 timeout: 2s
 `, dnsSrv.Addr, web.Port), nil, noTURN)
 	t.Logf("first screen:\n%s", firstScreen(r))
@@ -240,17 +257,22 @@ timeout: 2s
 	}
 	f := fs[0]
 	if !strings.Contains(f.Title, "TLS inspection decrypts every HTTPS connection") || !strings.Contains(f.Title, "Corp Inspection CA") ||
-		f.Results != 3 || !strings.Contains(f.Remedy, "exempt these 3 names from TLS inspection") {
+		f.Results != 4 || !strings.Contains(f.Remedy, "exempt these 4 names from TLS inspection") ||
+		!strings.Contains(f.Remedy, "rtc.connect-telecom.us-east-1.amazonaws.com and *.transport.connect.us-east-1.amazonaws.com") {
 		t.Errorf("finding %+v", f)
 	}
-	if !slices.Contains(f.Checks, "env.clock") {
-		t.Errorf("env.clock (no HTTPS answer to read the time from) is not under it: %v\n%s", f.Checks, dump(r))
+	for _, id := range []string{"tls.handshake", "signaling.websocket", "env.clock", "signaling.latency"} {
+		if !slices.Contains(f.Checks, id) {
+			t.Errorf("%s is not under it: %v\n%s", id, f.Checks, dump(r))
+		}
 	}
 }
 
 // TestCascadeProxyRefusesEverything: squid, configured to deny every
 // request, is the proxy: one finding, "the proxy refuses every connection",
-// with the TLS checks that had no tunnel under it.
+// naming the signaling WebSocket's domain with the web endpoints (its
+// tunnel is refused too: the CCP needs both), with the TLS checks and the
+// signaling latency that had no tunnel under it.
 func TestCascadeProxyRefusesEverything(t *testing.T) {
 	proxy := startSquid(t, "http_access deny all")
 	dnsSrv, err := lab.StartDNS(lab.DNSOptions{})
@@ -270,12 +292,14 @@ timeout: 3s
 		t.Fatalf("%d fail findings, want 1 (the proxy):\n%+v\n%s", len(fs), r.Findings, dump(r))
 	}
 	f := fs[0]
-	if f.Title != "The proxy refuses every connection to Amazon Connect" || f.Results != 3 || !strings.Contains(f.Remedy, proxy) ||
-		!strings.Contains(f.Remedy, "acme.my.connect.aws, d1.cloudfront.net and rtc.connect-telecom.us-east-1.amazonaws.com") {
+	if f.Title != "The proxy refuses every connection to Amazon Connect" || f.Results != 4 || !strings.Contains(f.Remedy, proxy) ||
+		!strings.Contains(f.Remedy, "these 4 names, without authentication for them: acme.my.connect.aws, d1.cloudfront.net, rtc.connect-telecom.us-east-1.amazonaws.com and *.transport.connect.us-east-1.amazonaws.com") {
 		t.Errorf("finding %+v", f)
 	}
-	if !slices.Contains(f.Checks, "tls.handshake") {
-		t.Errorf("tls.handshake (no tunnel) is not under it: %v", f.Checks)
+	for _, id := range []string{"tcp.connect", "signaling.websocket", "tls.handshake", "signaling.latency"} {
+		if !slices.Contains(f.Checks, id) {
+			t.Errorf("%s is not under it: %v\n%s", id, f.Checks, dump(r))
+		}
 	}
 }
 

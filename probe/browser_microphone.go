@@ -14,8 +14,11 @@ import (
 // browser.microphone: getUserMedia({audio: true}) in the agent's browser —
 // the permission (granted, denied, prompt not answered), the input devices
 // present, and a level on the track (check --browser).
+// A browser without the microphone API or a secure context (browser.support
+// failed) is that check's finding, with this one under it.
 var browserMicrophone = Probe{
-	Kind:    result.Kind{ID: "browser.microphone", Layer: result.LayerBrowser, Perfdata: []string{"peak_dbfs"}},
+	Kind: result.Kind{ID: "browser.microphone", Layer: result.LayerBrowser, Perfdata: []string{"peak_dbfs"},
+		DependsOn: []string{"browser.support"}},
 	Budget:  browserBudget,
 	Targets: oneTarget(browserTarget),
 	Why:     browserWhy,

@@ -18,8 +18,14 @@ import (
 // and getStats() gives RTT, jitter, loss and concealment — graded with the
 // same thresholds as the tool's own call (media.relay), whose figures are
 // shown beside them (check --browser).
+//
+// Findings: a failure the network explains — stun.binding, turn.allocate
+// or the tool's own call (media.relay) failing to the same server — is
+// shown under that check's finding; one where the tool's own call worked
+// (phase browser) is browserBlocksUDP, shared with browser.udp.
 var browserRelay = Probe{
-	Kind:    result.Kind{ID: "browser.relay", Layer: result.LayerBrowser, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"}},
+	Kind: result.Kind{ID: "browser.relay", Layer: result.LayerBrowser, Perfdata: []string{"rtt_ms", "jitter_ms", "loss_ratio"},
+		DependsOn: []string{"browser.support", "stun.binding", "turn.allocate", "media.relay"}, Causes: []result.Cause{browserBlocksUDP}},
 	Budget:  browserBudget,
 	Targets: relayTargets,
 	Why:     func(*config.Config) string { return relayWhy },

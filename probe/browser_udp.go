@@ -18,14 +18,30 @@ import (
 // got through, the browser is the cause (a policy such as
 // WebRtcIPHandling, see browser.policy, or an extension); if not, the
 // network is (check --browser).
+//
+// Findings: a failure with stun.binding failing to the same server (or to
+// every server) is a consequence of it, shown under the network's finding;
+// one with the tool's own UDP getting through (phase browser) is the root
+// cause browserBlocksUDP, for this computer (its browser's policy). Without
+// WebRTC in the browser (browser.support failed) it is under that.
 var browserUDP = Probe{
-	Kind:    result.Kind{ID: "browser.udp", Layer: result.LayerBrowser},
+	Kind: result.Kind{ID: "browser.udp", Layer: result.LayerBrowser,
+		DependsOn: []string{"browser.support", "stun.binding"}, Causes: []result.Cause{browserBlocksUDP}},
 	Budget:  browserBudget,
 	Targets: turnTargets,
 	Why:     func(*config.Config) string { return "no TURN server to test" },
 	Asked:   browserAsked,
 	Run:     runBrowserUDP,
 }
+
+// browserBlocksUDP is the root cause of a browser.udp or browser.relay
+// failure in phase browser: the browser, not the network, keeps WebRTC off
+// UDP 3478 (the tool's own UDP or call through the same server worked, or
+// the browser offers no UDP candidate at all). Both checks declare it, so
+// it is one finding (report.FindingsOf).
+var browserBlocksUDP = result.Cause{Phases: []string{result.PhaseBrowser}, Rank: 60, Who: result.WhoComputer,
+	Title:  "The browser blocks WebRTC over UDP 3478 (a browser policy or an extension): softphone calls in it get no audio",
+	Remedy: "have IT remove the browser policy that limits WebRTC UDP for the CCP (chrome://policy or edge://policy: WebRtcIPHandling, WebRtcUdpPortRange), and disable extensions that limit WebRTC; TURN servers concerned: {targets}"}
 
 func runBrowserUDP(ctx context.Context, env *Env, t Target) Result {
 	a, r, ok := browserAnswer(ctx, env, t.Name)

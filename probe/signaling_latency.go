@@ -43,9 +43,14 @@ const (
 // signalingLatency times HTTPS round trips to the signaling host (the
 // configured signaling_url's host, else the host AWS's tool timed: the
 // CCP v1 signaling host's /ping) on one kept-alive connection through the
-// browser's path, and grades the median with AWS's bands.
+// browser's path, and grades the median with AWS's bands. When it cannot
+// time anything (a skip), tls.handshake and tcp.connect say why: it depends
+// on them (for its host, or when they failed for every host). Not on
+// signaling.websocket: a socket cut while idle says nothing of latency, and
+// a slow path's finding must not hide under it.
 var signalingLatency = Probe{
-	Kind:    result.Kind{ID: "signaling.latency", Layer: result.LayerWeb, Perfdata: []string{"rtt_ms"}},
+	Kind: result.Kind{ID: "signaling.latency", Layer: result.LayerWeb, Perfdata: []string{"rtt_ms"},
+		DependsOn: []string{"tls.handshake", "tcp.connect", "dns.resolve"}},
 	Budget:  latencyBudget,
 	Targets: latencyTargets,
 	Why: func(*config.Config) string {

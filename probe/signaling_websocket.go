@@ -66,12 +66,22 @@ func signalingHold(c *config.Config) time.Duration {
 // Without a 101 (AWS refuses an unauthenticated upgrade with a 4xx) the
 // path is proven up to the upgrade and the idle part is not tested.
 var signalingWebSocket = Probe{
-	Kind:    result.Kind{ID: "signaling.websocket", Layer: result.LayerWeb, Perfdata: []string{"upgrade_ms", "ping_ms"}},
+	Kind: result.Kind{ID: "signaling.websocket", Layer: result.LayerWeb, Perfdata: []string{"upgrade_ms", "ping_ms"},
+		DependsOn: []string{"dns.resolve"}, Causes: signalingCauses},
 	Budget:  signalingBudget,
 	Targets: signalingTargets,
 	Why:     func(*config.Config) string { return "no signaling host (signaling_url) configured" },
 	Run:     runSignaling,
 }
+
+// signalingCauses are the root causes the signaling WebSocket shares with
+// tcp.connect and tls.handshake (the same result.Cause: report.FindingsOf
+// makes one finding of a cause several checks declare, its scope judged
+// over all their results). A proxy that refuses every tunnel, TCP 443 open
+// to none of Connect's sites, or TLS inspection of every one of them is one
+// finding whose targets include the signaling domain (detail "domain"),
+// not one for the web checks and another for the signaling socket.
+var signalingCauses = []result.Cause{tcpCauses[0], tcpCauses[1], tlsCauses[0]}
 
 // signalingTargets are the run's signaling WebSockets, named by URL
 // (never with its query).
@@ -135,6 +145,9 @@ func runSignaling(ctx context.Context, env *Env, t Target) Result {
 	r.SetDetail("url", sg.URL())
 	r.SetDetail("host", sg.String())
 	r.SetDetail("expected", expectedAnswer(cfg, sg))
+	// What an allow rule names (the wildcard: the host changes per
+	// session); findings list it as the target (report.FindingsOf).
+	r.SetDetail("domain", signalingDomain(sg))
 	rule := signalingRule(cfg, sg)
 
 	if pc := proxyFor(ctx, env, e); pc.URL == nil {
@@ -307,6 +320,16 @@ func signalingTLSFailure(r Result, sg config.Signaling, err error, via, rule str
 	switch k := Classify(err); {
 	case errors.As(err, &ua), errors.As(err, &he), errors.As(err, &cve):
 		r.Phase = result.PhaseVerify
+		// Who issued it, as tls.handshake names it: TLS inspection of
+		// every endpoint is one finding naming the inspecting CA.
+		switch {
+		case ua.Cert != nil:
+			r.SetDetail("issuer", certIssuer(ua.Cert))
+		case he.Certificate != nil:
+			r.SetDetail("issuer", certIssuer(he.Certificate))
+		case cve != nil && len(cve.UnverifiedCertificates) > 0:
+			r.SetDetail("issuer", certIssuer(cve.UnverifiedCertificates[0]))
+		}
 		r.Reason = fmt.Sprintf("the certificate presented for %s (%s) does not verify: TLS inspection or something else answering in its place (see tls.handshake)", h, via)
 		r.Remedy = fmt.Sprintf("exempt %s from TLS inspection on the proxy or firewall (an inspected WebSocket often breaks); or, if the inspection is intended, trust its CA (ca_files for this tool)", signalingDomain(sg))
 		r.SetDetail("error", err.Error())

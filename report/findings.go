@@ -67,7 +67,11 @@ func (r *Report) findings() []Finding {
 //     nothing to check) never attaches.
 //  2. Root causes: the remaining failed and warned results of a check are
 //     matched against its declared causes (Kind.Causes, most specific
-//     first), each matching set becoming one finding.
+//     first), each matching set becoming one finding. A cause several
+//     checks declare (the same title, remedy, who, rank and scope: a proxy
+//     refusing every tunnel, seen by the TCP check and the WebSocket one)
+//     is one finding over the results of all of them, its Scope judged
+//     over all their results.
 //  3. Identical remedies merge: results matching no cause are grouped by
 //     check, status, phase and remedy (with the target's host taken out),
 //     so nine names blocked the same way are one finding with nine targets.
@@ -128,23 +132,31 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 			ids = append(ids, c.ID)
 		}
 	}
+	done := map[string]bool{} // causes evaluated (causeKey)
 	for _, id := range ids {
 		all := byID[id]
 		k, _ := result.KindOf(id)
 		for _, cause := range k.Causes {
+			key := causeKey(cause)
+			if done[key] {
+				continue // shared with a check before this one
+			}
+			done[key] = true
 			var members []int
 			ran, others := 0, 0
-			for _, i := range all {
-				switch checks[i].Status {
-				case result.Pass:
-					others++
-					ran++
-				case result.Fail, result.Warn:
-					ran++
-					if isRoot(i) && claimed[i] == 0 && matches(checks[i], cause) {
-						members = append(members, i)
-					} else if checks[i].Status == result.Warn && !matches(checks[i], cause) {
-						others++ // it worked, with a warning of another kind
+			for _, u := range sharers(ids, key) {
+				for _, i := range byID[u.id] {
+					switch checks[i].Status {
+					case result.Pass:
+						others++
+						ran++
+					case result.Fail, result.Warn:
+						ran++
+						if isRoot(i) && claimed[i] == 0 && matches(checks[i], u.cause) && !earlierCause(checks[i], u.before, done) {
+							members = append(members, i)
+						} else if checks[i].Status == result.Warn && !matches(checks[i], u.cause) {
+							others++ // it worked, with a warning of another kind
+						}
 					}
 				}
 			}
@@ -241,6 +253,50 @@ func FindingsOf(checks []result.Result, region string) []Finding {
 		fs = []Finding{}
 	}
 	return fs
+}
+
+// sharer is a check that declares a cause: its own copy (Status, Phases
+// and Details are its own) and the causes it lists before it.
+type sharer struct {
+	id     string
+	cause  result.Cause
+	before []result.Cause
+}
+
+// sharers returns the checks among ids (report order) that declare the
+// cause whose causeKey is key (FindingsOf's rule 2: a cause several checks
+// declare, such as a proxy refusing every tunnel, is one finding over all
+// their results).
+func sharers(ids []string, key string) []sharer {
+	var out []sharer
+	for _, id := range ids {
+		k, _ := result.KindOf(id)
+		for ci, c := range k.Causes {
+			if causeKey(c) == key {
+				out = append(out, sharer{id: id, cause: c, before: k.Causes[:ci]})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// causeKey identifies a cause across checks: two checks declaring the same
+// title, remedy, who, rank and scope declare one root cause.
+func causeKey(c result.Cause) string {
+	return strings.Join([]string{c.Title, c.TitleOne, c.Remedy, string(c.Who), strconv.Itoa(c.Rank), strconv.Itoa(int(c.Scope))}, "\x00")
+}
+
+// earlierCause reports whether c matches one of before (causes its check
+// lists first) not yet evaluated: a result belongs to its check's first
+// matching cause, so a cause shared with an earlier check leaves it alone.
+func earlierCause(c result.Result, before []result.Cause, done map[string]bool) bool {
+	for _, b := range before {
+		if !done[causeKey(b)] && matches(c, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // DependsOn maps the index of each result that is a consequence of
@@ -424,9 +480,14 @@ func hostOf(target string) string {
 	return t
 }
 
-// targetName is what a finding lists for c: its host as the target spells
-// it, else its target.
+// targetName is what a finding lists for c: the detail "domain" when the
+// result has one (the name an allow rule must use, a wildcard for a host
+// that changes per session), else its host as the target spells it, else
+// its target.
 func targetName(c result.Result, host string) string {
+	if d := c.Details["domain"]; d != "" {
+		return d
+	}
 	if host == "" {
 		return c.Target
 	}

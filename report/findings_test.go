@@ -97,6 +97,69 @@ func TestFindingsDependents(t *testing.T) {
 	}
 }
 
+// TestFindingsSharedCause: a cause two checks declare (the proxy refusing
+// every tunnel: tcp.connect and signaling.websocket) is one finding over
+// both, its targets naming the signaling domain (detail "domain"); its
+// scope is judged over both, so a signaling socket that got through means
+// the proxy does not refuse everything.
+func TestFindingsSharedCause(t *testing.T) {
+	refused := func(id, target string) result.Result {
+		return result.Result{ID: id, Target: target, Status: result.Fail, Phase: result.PhaseProxy, Address: "10.0.0.8:3128",
+			Reason: "the proxy refused to tunnel to " + target, Remedy: "allow " + target + " on the proxy"}
+	}
+	ws := refused("signaling.websocket", "wss://transport.connect.us-east-1.amazonaws.com/")
+	ws.Details = map[string]string{"domain": "*.transport.connect.us-east-1.amazonaws.com"}
+	cs := []result.Result{
+		refused("tcp.connect", "a.example.net:443"),
+		refused("tcp.connect", "b.example.net:443"),
+		{ID: "tls.handshake", Target: "a.example.net:443", Status: result.Skip, Phase: result.PhaseProxy, Reason: "no tunnel"},
+		ws,
+	}
+	fs := FindingsOf(cs, "us-east-1")
+	if len(fs) != 1 {
+		t.Fatalf("%d findings, want 1: %+v", len(fs), fs)
+	}
+	f := fs[0]
+	if f.Title != "The proxy refuses every connection to Amazon Connect" || f.Results != 3 || f.Dependent != 1 ||
+		!slices.Equal(f.Checks, []string{"tcp.connect", "signaling.websocket", "tls.handshake"}) ||
+		!strings.HasSuffix(f.Remedy, "these 3 names, without authentication for them: a.example.net, b.example.net and *.transport.connect.us-east-1.amazonaws.com") {
+		t.Errorf("finding %+v", f)
+	}
+	// The signaling socket got through: not "every connection".
+	cs[3] = result.Result{ID: "signaling.websocket", Target: ws.Target, Status: result.Pass}
+	for _, f := range FindingsOf(cs, "us-east-1") {
+		if strings.Contains(f.Title, "refuses every connection") {
+			t.Errorf("the proxy passed the signaling socket, yet %q", f.Title)
+		}
+	}
+}
+
+// TestFindingsBrowserUDP: browser.udp failing where the tool's own STUN
+// (stun.binding) got through is the browser's finding, for this computer,
+// one for browser.udp and browser.relay together; failing where
+// stun.binding failed too, it is under the network's finding.
+func TestFindingsBrowserUDP(t *testing.T) {
+	const turn = "turn-a.example.net:3478"
+	browserBlocked := result.Result{ID: "browser.udp", Target: turn, Status: result.Fail, Phase: result.PhaseBrowser, Reason: "no answer; the browser is the cause", Remedy: "policy"}
+	cs := []result.Result{
+		{ID: "stun.binding", Target: turn, Status: result.Pass},
+		browserBlocked,
+		{ID: "browser.relay", Target: "turn:turn-a.example.net:3478?transport=udp", Status: result.Fail, Phase: result.PhaseBrowser, Reason: "no call; the tool's own connected", Remedy: "policy"},
+	}
+	fs := FindingsOf(cs, "us-east-1")
+	if len(fs) != 1 || !strings.HasPrefix(fs[0].Title, "The browser blocks WebRTC over UDP 3478") || fs[0].Who != result.WhoComputer ||
+		fs[0].Results != 2 || !slices.Equal(fs[0].Checks, []string{"browser.udp", "browser.relay"}) || !strings.Contains(fs[0].Remedy, "WebRtcIPHandling") {
+		t.Fatalf("browser blocks UDP: %+v", fs)
+	}
+	cs[0] = result.Result{ID: "stun.binding", Target: turn, Status: result.Fail, Phase: result.PhaseResponse, Reason: "no answer", Remedy: "allow UDP 3478 to turn-a.example.net"}
+	cs[1] = result.Result{ID: "browser.udp", Target: turn, Status: result.Fail, Phase: result.PhaseResponse, Reason: "no answer; the network is the cause", Remedy: "allow UDP 3478 to turn-a.example.net"}
+	cs[2].Phase = result.PhaseAllocate
+	fs = FindingsOf(cs, "us-east-1")
+	if len(fs) != 1 || fs[0].Checks[0] != "stun.binding" || fs[0].Dependent != 2 || fs[0].Who != result.WhoNetwork {
+		t.Errorf("network blocks UDP: %+v", fs)
+	}
+}
+
 // TestFindingsJSON: the JSON report carries the findings (schema v1
 // extended: every old field is still there), also for a hand-built report.
 func TestFindingsJSON(t *testing.T) {

@@ -11,8 +11,8 @@ var metricNames = map[string]struct {
 	name, help string
 }{
 	"rtt_ms":                {"rtt_seconds", "Round-trip time to the target measured by the check (the mean, for a media stream), in seconds."},
-	"rtt_min_ms":            {"rtt_min_seconds", "Lowest round-trip time of the media stream, in seconds."},
-	"rtt_max_ms":            {"rtt_max_seconds", "Highest round-trip time of the media stream, in seconds."},
+	"rtt_min_ms":            {"rtt_min_seconds", "Lowest round-trip time the check measured (of the media stream, or of the timed HTTPS requests), in seconds."},
+	"rtt_max_ms":            {"rtt_max_seconds", "Highest round-trip time the check measured (of the media stream, or of the timed HTTPS requests), in seconds."},
 	"rtt_p95_ms":            {"rtt_p95_seconds", "95th percentile of the media stream's round-trip times, in seconds."},
 	"small_rtt_ms":          {"small_datagram_rtt_seconds", "Round-trip time of the small control datagrams of the large-datagram check, in seconds."},
 	"loop_rtt_ms":           {"relay_loop_rtt_seconds", "Round-trip time of RTP through the TURN relay and back (media.relay), in seconds."},
@@ -62,6 +62,16 @@ var metricNames = map[string]struct {
 	"tool_rtt_ms":         {"tool_rtt_seconds", "The tool's own relay call's round-trip time beside the browser's, in seconds."},
 	"tool_jitter_ms":      {"tool_jitter_seconds", "The tool's own relay call's jitter beside the browser's, in seconds."},
 	"tool_loss_ratio":     {"tool_loss_ratio", "The tool's own relay call's packet loss (0-1) beside the browser's."},
+	// The CCP's signaling path: the WebSocket held open, and the timed
+	// HTTPS round trips to the signaling host.
+	"tls_ms":      {"tls_handshake_seconds", "TLS handshake time with the target, in seconds."},
+	"upgrade_ms":  {"websocket_upgrade_seconds", "Time the WebSocket upgrade request took to be answered, in seconds."},
+	"ping_ms":     {"websocket_ping_rtt_seconds", "Round-trip time of the first ping on the open WebSocket, in seconds."},
+	"ping_max_ms": {"websocket_ping_rtt_max_seconds", "Highest ping round-trip time while the WebSocket was held open, in seconds."},
+	"pings":       {"websocket_pings_answered", "Pings the WebSocket answered while it was held open."},
+	"open_s":      {"websocket_open_seconds", "How long the WebSocket stayed open (until the hold ended, or until it broke), in seconds."},
+	"idle_s":      {"websocket_idle_before_break_seconds", "How long the WebSocket had been idle when it broke, in seconds."},
+	"samples":     {"rtt_samples", "Round trips the check timed (its RTT is their median)."},
 	// ranges.freshness's age: ccp_preflight_ranges_age_seconds (run level).
 	"age_s":    {"", ""},
 	"age_days": {"", ""},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/report"
+	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
 // guidedReport is the file name of the HTML report a guided run writes.
@@ -66,8 +67,10 @@ func runGuided(in io.Reader, stdout, stderr io.Writer, extra ...string) int {
 	browser, _ := r.ReadString('\n')
 	where, note := guidedReportPath(guidedDirs())
 	args := append([]string{"--region", region, "--no-progress", "--save-html", where}, extra...)
+	askedBrowser := false
 	if a := strings.ToLower(strings.TrimSpace(browser)); a == "y" || a == "yes" {
 		args = append(args, "--browser")
+		askedBrowser = true
 	}
 	if instance != "" {
 		args = append(args, "--instance", instance)
@@ -76,6 +79,11 @@ func runGuided(in io.Reader, stdout, stderr io.Writer, extra ...string) int {
 	fmt.Fprintln(stdout)
 	var g guidedCheck
 	code := checkWith(args, stdout, stderr, &g)
+	if askedBrowser && g.rep != nil {
+		if s := browserNotRun(g.rep.Checks); s != "" {
+			fmt.Fprintf(stdout, "\n%s\n", s)
+		}
+	}
 	if code != exitInput {
 		if note != "" {
 			fmt.Fprintf(stdout, "\n%s\n", note)
@@ -88,6 +96,33 @@ func runGuided(in io.Reader, stdout, stderr io.Writer, extra ...string) int {
 	fmt.Fprint(stdout, "\nPress Enter to close this window.")
 	_, _ = r.ReadString('\n')
 	return code
+}
+
+// browserNotRun says, for a guided run that asked for the browser check,
+// that the browser's checks were skipped and why (the first one's reason):
+// skips are no findings, so the brief screen would otherwise not show that
+// the check the person asked for did not happen. "" when one ran.
+func browserNotRun(checks []result.Result) string {
+	var ids []string
+	reason := ""
+	for _, c := range checks {
+		if k, _ := result.KindOf(c.ID); k.Layer != result.LayerBrowser {
+			continue
+		}
+		if c.Status != result.Skip {
+			return ""
+		}
+		if len(ids) == 0 || ids[len(ids)-1] != c.ID {
+			ids = append(ids, c.ID)
+		}
+		if reason == "" {
+			reason = c.Reason
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Not checked from inside your browser (%s): %s", strings.Join(ids, ", "), reason)
 }
 
 // pickRegion reads the region answer: empty (the default), a number of
