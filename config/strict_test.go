@@ -25,7 +25,7 @@ func buildYAML(t *testing.T, body string) (*Config, error) {
 func TestProxyPasswordNeverEchoed(t *testing.T) {
 	const pw = "Pr0xyPa55"
 	for _, proxy := range []string{
-		"socks5://user:" + pw + "@10.0.0.1:1080",
+		"socks4://user:" + pw + "@127.0.0.1:1080", // a scheme the tool does not speak
 		"http://user:" + pw + "@[::1",            // does not parse
 		"http://user:" + pw + "@proxy corp:3128", // does not parse either
 		"ftp://" + pw + "@proxy:21",
@@ -57,8 +57,8 @@ func TestProxyPasswordNeverEchoed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := c.Proxy.User.Password(); p != pw {
-		t.Errorf("the configured proxy lost its password: %v", c.Proxy.User)
+	if c.ProxyAuth.Password.Reveal() != pw || c.Proxy.User != nil {
+		t.Errorf("the configured proxy's password is not kept apart (ProxyAuth) from its URL: %v", c.Proxy)
 	}
 }
 

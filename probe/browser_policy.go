@@ -26,7 +26,7 @@ var readPolicies = browserpolicy.Read
 // Connect's TURN servers take UDP only, so no call connects although
 // every network check passes. One result per browser with policies.
 var browserPolicy = Probe{
-	Kind:    result.Kind{ID: "browser.policy", Layer: result.LayerBrowser},
+	Kind:    result.Kind{ID: "browser.policy", Layer: result.LayerBrowser, Local: true},
 	Budget:  fixed(policyBudget),
 	Targets: policyTargets,
 	Run:     runBrowserPolicy,

@@ -102,7 +102,7 @@ const runGrace = 500 * time.Millisecond
 // Run runs probes concurrently against their targets, each under its own
 // budget inside ctx, and returns every result in registry order then target
 // order. A probe left out by --skip gives one skip result saying so
-// (SkippedReason); one not asked for (Probe.Asked) gives none. When ctx is
+// (SkippedReason); one not asked for (Probe.Asked) and not skipped gives none. When ctx is
 // cancelled (Ctrl-C; whatever its cause) the probes still running return
 // what they have and are marked skip, interrupted (see runOne); the caller
 // tells the run is incomplete from ctx (Interrupted). At most
@@ -117,12 +117,12 @@ func Run(ctx context.Context, env *Env, probes []Probe, progress func(done, tota
 	var out []Result
 	var results []keyed
 	for i, p := range probes {
-		if p.Asked != nil && !p.Asked(env.Cfg) {
-			continue
-		}
 		if by := env.Cfg.SkippedBy(p.ID); by != "" {
 			// Listed, so that every format says what was not tested.
 			results = append(results, keyed{i, 0, Result{ID: p.ID, Status: Skip, Reason: SkippedReason(by)}})
+			continue
+		}
+		if p.Asked != nil && !p.Asked(env.Cfg) {
 			continue
 		}
 		ts := p.Targets(env.Cfg)

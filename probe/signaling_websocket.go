@@ -38,11 +38,12 @@ const (
 	wsPingMax = 3 * time.Second
 )
 
-// signalingBudget is signaling.websocket's budget: TCP and TLS as
-// tls.handshake, the upgrade at the CCP's limit, the hold and its last
+// signalingBudget is signaling.websocket's budget: TCP as tcp.connect,
+// then the TLS answer and the upgrade together within the CCP's own 10 s
+// for the WebSocket to connect (wsUpgradeMax), the hold and its last
 // ping, and a margin to report.
 func signalingBudget(c *config.Config) time.Duration {
-	return tlsBudget(c) + wsUpgradeMax + signalingHold(c) + wsPingMax + 500*time.Millisecond
+	return capped(tcpBudget)(c) + wsUpgradeMax + signalingHold(c) + wsPingMax + 500*time.Millisecond
 }
 
 // signalingHold is how long the socket is kept open: one CCP heartbeat

@@ -106,8 +106,8 @@ func browserNotRun(checks []result.Result) string {
 	var ids []string
 	reason := ""
 	for _, c := range checks {
-		if k, _ := result.KindOf(c.ID); k.Layer != result.LayerBrowser {
-			continue
+		if k, _ := result.KindOf(c.ID); k.Layer != result.LayerBrowser || k.Local {
+			continue // browser.policy reads this computer's settings: not the page
 		}
 		if c.Status != result.Skip {
 			return ""

@@ -17,7 +17,7 @@ func TestGuidedRunBrowser(t *testing.T) {
 	t.Chdir(t.TempDir())
 	in := strings.NewReader("\n\ny\n\n")
 	var out, errb strings.Builder
-	code := runGuided(in, &out, &errb, "--lab", "--skip", "media,capacity", "--duration", "1s", "--browser-cmd", tr, "--browser-timeout", "5s")
+	code := runGuided(in, &out, &errb, "--lab", "--skip", "media,capacity,signaling", "--duration", "1s", "--browser-cmd", tr, "--browser-timeout", "5s")
 	got := out.String()
 	if code != exitOK {
 		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, got, errb.String())

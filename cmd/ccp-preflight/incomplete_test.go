@@ -109,10 +109,11 @@ func TestCheckExplicitEmptyLists(t *testing.T) {
 		t.Errorf("the TURN servers (absent key: the catalog's) were not checked")
 	}
 	// Both lists empty, and the credentialed TURN checks (which use the
-	// ICE servers' URLs, not turn_servers) left out: nothing of the
+	// ICE servers' URLs, not turn_servers) and the signaling WebSocket (its
+	// own host, not https_endpoints) left out: nothing of the
 	// network to test.
 	cfg = writeFile(t, "none.yaml", "https_endpoints: []\nturn_servers: []\n")
-	code, out, _ = runCLI(t, "check", "--lab", "--config", cfg, "--skip", "turn.allocate,media.relay", "--format", "json", "--no-progress")
+	code, out, _ = runCLI(t, "check", "--lab", "--config", cfg, "--skip", "turn.allocate,media.relay,signaling", "--format", "json", "--no-progress")
 	rep = noVerdict{}
 	_ = json.Unmarshal([]byte(out), &rep)
 	if code != exitIncomplete || rep.Outcome != "not_checked" {

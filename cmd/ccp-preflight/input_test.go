@@ -126,12 +126,12 @@ func TestCLINeverEchoesURLPasswords(t *testing.T) {
 	const pw = "Pa55w0rd-9d1e"
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	cfg := filepath.Join(t.TempDir(), "site.yaml")
-	os.WriteFile(cfg, []byte("region: us-east-1\nproxy: socks5://agent:"+pw+"@10.0.0.1:1080\n"), 0o600)
+	os.WriteFile(cfg, []byte("region: us-east-1\nproxy: socks4://agent:"+pw+"@127.0.0.1:1080\n"), 0o600)
 	var out, errb strings.Builder
 	if code := run([]string{"check", "--config", cfg, "--no-progress"}, &out, &errb); code != exitInput {
 		t.Errorf("exit %d, want %d", code, exitInput)
 	}
-	if strings.Contains(errb.String(), pw) || !strings.Contains(errb.String(), "socks5://[redacted]@10.0.0.1:1080") {
+	if strings.Contains(errb.String(), pw) || !strings.Contains(errb.String(), "socks4://[redacted]@127.0.0.1:1080") {
 		t.Errorf("stderr %q: want the proxy named without its password", errb.String())
 	}
 	// Port 1 on loopback refuses: the download fails at once.
