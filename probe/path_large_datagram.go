@@ -89,6 +89,9 @@ func gradeSizes(r Result, v datagramSizes, role, what string) Result {
 		// stun.binding reports the path itself.
 		r.Status, r.Phase = Skip, result.PhaseSmall
 		r.Reason = fmt.Sprintf("even small UDP datagrams to %s got no answer (see stun.binding), so large ones could not be judged", what)
+		if code, phrase := v.SmallX.ErrorCode(); code != 0 {
+			r.Reason = fmt.Sprintf("even the small Binding to %s was answered with error %d %s (see stun.binding), so large datagrams could not be judged", what, code, phrase)
+		}
 		return r
 	}
 	r.SetMetric("small_rtt_ms", ms(v.SmallRTT))
@@ -114,6 +117,12 @@ func gradeSizes(r Result, v datagramSizes, role, what string) Result {
 		upPassed = fmt.Sprintf("small UDP datagrams to %s pass", what)
 	}
 	upNext := nextSize(v.Up)
+	// What happened to the next size: silence, or an error answer (which
+	// proves nothing: whatever answered did not handle it like a small one).
+	noAnswer := "get no answer"
+	if code, phrase := v.UpX.ErrorCode(); code != 0 {
+		noAnswer = fmt.Sprintf("got error %d %s instead of a success", code, phrase)
+	}
 	upRemedy := fmt.Sprintf("allow UDP datagrams of at least %d bytes (%d on the wire) and IP fragments to %s (check firewall size or fragment rules, and the MTU of VPN, PPPoE or other tunnels on the path)", NeedUpClient, NeedUpClient+28, what)
 	switch {
 	case v.Up >= NeedUpClient:
@@ -127,11 +136,11 @@ func gradeSizes(r Result, v datagramSizes, role, what string) Result {
 		remedies = append(remedies, fmt.Sprintf("in this computer's own firewall, allow UDP datagrams of any size (at least %d bytes, and IP fragments) to %s", NeedUpClient, what))
 	case v.Up < NeedUpServer:
 		worse(Fail)
-		reasons = append(reasons, fmt.Sprintf("upstream: %s but %d-byte ones get no answer: a browser's DTLS handshake cannot reach the TURN server in either role (%d bytes with TURN framing as DTLS server, %d as client), so calls connect ICE and then stall: look for a firewall dropping large UDP or fragments",
-			upPassed, upNext, NeedUpServer, NeedUpClient))
+		reasons = append(reasons, fmt.Sprintf("upstream: %s but %d-byte ones %s: a browser's DTLS handshake cannot reach the TURN server in either role (%d bytes with TURN framing as DTLS server, %d as client), so calls connect ICE and then stall: look for a firewall dropping large UDP or fragments",
+			upPassed, upNext, noAnswer, NeedUpServer, NeedUpClient))
 		remedies = append(remedies, upRemedy)
 	default: // NeedUpServer ≤ up < NeedUpClient
-		base := fmt.Sprintf("upstream: %s but %d-byte ones get no answer, so the browser's DTLS ClientHello (%d bytes, %d with TURN framing) is dropped", upPassed, upNext, browserClientHelloBytes, NeedUpClient)
+		base := fmt.Sprintf("upstream: %s but %d-byte ones %s, so the browser's DTLS ClientHello (%d bytes, %d with TURN framing) is dropped", upPassed, upNext, noAnswer, browserClientHelloBytes, NeedUpClient)
 		switch role {
 		case config.DTLSClient:
 			worse(Fail)

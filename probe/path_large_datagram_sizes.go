@@ -186,7 +186,7 @@ func measureUp(ctx context.Context, addr netip.AddrPort, v *datagramSizes) {
 			}
 			mu.Lock()
 			o.x = x
-			if x.OK() && n > largest {
+			if x.Success() && n > largest {
 				largest = n
 				// Smaller sizes are known to pass: stop waiting for them.
 				for _, p := range outs {
@@ -200,11 +200,11 @@ func measureUp(ctx context.Context, addr netip.AddrPort, v *datagramSizes) {
 	}
 	wg.Wait()
 	v.SmallX = outs[0].x
-	v.Small = outs[0].x.OK()
+	v.Small = outs[0].x.Success()
 	v.SmallRTT = outs[0].x.RTT
 	v.Up = largest
 	for _, o := range outs[1:] {
-		if o.size > largest && !o.x.OK() {
+		if o.size > largest && !o.x.Success() {
 			v.UpX = o.x
 			v.UpErr = o.x.Err
 			break

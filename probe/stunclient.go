@@ -83,6 +83,14 @@ type Exchange struct {
 // OK reports whether a STUN response (of any class) came back.
 func (x Exchange) OK() bool { return x.Response != nil }
 
+// Success reports whether a success response arrived: an error response
+// (even one with ERROR-CODE 0) proves nothing about what the request
+// carried, so size tests count only successes.
+func (x Exchange) Success() bool {
+	code, _ := x.ErrorCode()
+	return x.Response != nil && code == 0
+}
+
 // ErrorCode returns the STUN error code of an error response (0 when the
 // response is a success or there is none; -1 for an error response
 // without a usable ERROR-CODE) and its reason phrase, as
