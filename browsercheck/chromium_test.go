@@ -150,7 +150,9 @@ func TestChromiumLabPass(t *testing.T) {
 	}
 	for _, f := range report.Formats {
 		var b bytes.Buffer
-		if err := report.Render(&b, f, rep, report.Options{FailOn: result.Fail}); err != nil {
+		// Verbose: text lists every check (its first screen holds only
+		// the findings and the summary).
+		if err := report.Render(&b, f, rep, report.Options{FailOn: result.Fail, Verbose: true}); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out := b.String()
