@@ -26,8 +26,8 @@ func TestProxyPasswordNeverEchoed(t *testing.T) {
 	const pw = "Pr0xyPa55"
 	for _, proxy := range []string{
 		"socks4://user:" + pw + "@127.0.0.1:1080", // a scheme the tool does not speak
-		"http://user:" + pw + "@[::1",            // does not parse
-		"http://user:" + pw + "@proxy corp:3128", // does not parse either
+		"http://user:" + pw + "@[::1",             // does not parse
+		"http://user:" + pw + "@proxy corp:3128",  // does not parse either
 		"ftp://" + pw + "@proxy:21",
 	} {
 		_, err := buildYAML(t, fmt.Sprintf("proxy: %q\n", proxy))
