@@ -79,7 +79,7 @@ func TestInputFilesAreBounded(t *testing.T) {
 	}
 	bigICE := filepath.Join(dir, "big.json")
 	os.WriteFile(bigICE, bytes.Repeat([]byte(" "), 2<<20), 0o600)
-	base := []string{"check", "--region", "us-east-1", "--no-progress", "--skip", "dns,ranges.membership,tcp,tls,env,stun,turn,path,nat,media,capacity"}
+	base := []string{"check", "--region", "us-east-1", "--no-progress", "--skip", "dns,ranges.membership,tcp,tls,env,stun,turn,path,nat,media,capacity,signaling,browser"}
 	cases := []struct {
 		name  string
 		env   []string
