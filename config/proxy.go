@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 	"github.com/ccp-preflight/ccp-preflight/sysproxy"
 )
 
@@ -53,14 +54,14 @@ func (c *Config) setProxy(f *File, _ Overrides) error {
 	default:
 		u, err := sysproxy.ParseProxyURL(v)
 		if err != nil || u.Scheme == "socks4" {
-			return inputErr("config proxy %q: want system, none, or http://host:port (https:// and socks5:// too)", redactProxy(v))
+			return inputErr("config proxy %q: want system, none, or http://host:port (https:// and socks5:// too)", redact.Proxy(v))
 		}
 		urlAuth, u.User = u.User, nil
 		c.ProxyMode, c.Proxy = sysproxy.ModeFixed, u
 	}
 	if pac := strings.TrimSpace(f.ProxyPAC); pac != "" {
 		if c.ProxyMode != sysproxy.ModeSystem {
-			return inputErr("config proxy_pac %q: proxy: %s says otherwise; set one of them", pac, redactProxy(f.Proxy))
+			return inputErr("config proxy_pac %q: proxy: %s says otherwise; set one of them", pac, redact.Proxy(f.Proxy))
 		}
 		p, err := pacSpec(f, pac)
 		if err != nil {
@@ -89,7 +90,7 @@ func pacSpec(f *File, pac string) (string, error) {
 	if strings.Contains(pac, "://") {
 		u, err := url.Parse(pac)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") || (u.Scheme != "file" && u.Host == "") {
-			return "", inputErr("config proxy_pac %q: want a file, an http(s):// URL or wpad", redactProxy(pac))
+			return "", inputErr("config proxy_pac %q: want a file, an http(s):// URL or wpad", redact.Proxy(pac))
 		}
 		if u.Scheme != "file" {
 			return pac, nil
@@ -148,24 +149,4 @@ func ParseProxyCredentials(b []byte, src string) (ProxyCredentials, error) {
 	}
 	p.From = src
 	return p, nil
-}
-
-// redactProxy removes the user information from a proxy setting for a
-// message.
-func redactProxy(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		scheme, rest = "", s
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if i := strings.LastIndex(rest[:end], "@"); i >= 0 {
-		rest = Redacted + "@" + rest[i+1:]
-	}
-	if ok {
-		return scheme + "://" + rest
-	}
-	return rest
 }

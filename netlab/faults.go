@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 )
 
 // Fault is a network fault the lab switches on and off by name.
@@ -184,7 +186,7 @@ func (l *Lab) SetImpairment(conf string) error {
 		}
 		cur[k] = strings.TrimSpace(v)
 	}
-	if err := writeFileAtomic(l.File("bridge.conf"), []byte("ab "+orNone(cur["ab"])+"\nba "+orNone(cur["ba"])+"\n"), 0o644); err != nil {
+	if err := safefile.Replace(l.File("bridge.conf"), []byte("ab "+orNone(cur["ab"])+"\nba "+orNone(cur["ba"])+"\n"), 0o644, false); err != nil {
 		return err
 	}
 	return l.Signal("bridge", syscall.SIGHUP)

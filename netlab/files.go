@@ -15,10 +15,11 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 )
 
 // Lab file names, in Dir.
@@ -86,7 +87,7 @@ func (l *Lab) WriteLabdState(s LabdState) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(l.File(FileLabdState), b, 0o644); err != nil {
+	if err := safefile.Replace(l.File(FileLabdState), b, 0o644, false); err != nil {
 		return err
 	}
 	if l.PIDs["labd"] <= 0 {
@@ -115,28 +116,6 @@ func (l *Lab) WriteLabdState(s LabdState) error {
 
 // fileLabdApplied is where labd writes the Gen of the state it applied.
 const fileLabdApplied = "labd.applied"
-
-// writeFileAtomic writes path through a temporary file in its directory
-// and a rename: a reader sees the old content or the new, never a part.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
 
 func writeFiles(l *Lab) error {
 	secret := make([]byte, 12)

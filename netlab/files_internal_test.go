@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 )
 
 // TestControlFileNeverHalfWritten: labd reads labd.json when signalled,
@@ -17,7 +19,7 @@ import (
 // os.WriteFile (truncate, then write), a reader could see an empty or
 // partial file — what made TestLabFaults/dns-down fail on a loaded machine
 // ("unexpected end of JSON input": the fault was never applied). Written
-// with writeFileAtomic, every read is one whole state.
+// with safefile.Replace, every read is one whole state.
 func TestControlFileNeverHalfWritten(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileLabdState)
 	state := func(i int) []byte {
@@ -28,7 +30,7 @@ func TestControlFileNeverHalfWritten(t *testing.T) {
 		b, _ := json.Marshal(s)
 		return b
 	}
-	if err := writeFileAtomic(path, state(0), 0o644); err != nil {
+	if err := safefile.Replace(path, state(0), 0o644, false); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -53,7 +55,7 @@ func TestControlFileNeverHalfWritten(t *testing.T) {
 		}
 	}()
 	for i := 1; i <= 500; i++ {
-		if err := writeFileAtomic(path, state(i), 0o644); err != nil {
+		if err := safefile.Replace(path, state(i), 0o644, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/miekg/dns"
 )
@@ -145,7 +146,7 @@ func (d *labd) load() error {
 // applied tells WriteLabdState which state is in force: the Gen of the
 // state loaded, in labd.applied (written atomically).
 func (d *labd) applied() {
-	if err := writeFileAtomic(filepath.Join(d.dir, fileLabdApplied), []byte(strconv.FormatInt(d.state().Gen, 10)+"\n"), 0o644); err != nil {
+	if err := safefile.Replace(filepath.Join(d.dir, fileLabdApplied), []byte(strconv.FormatInt(d.state().Gen, 10)+"\n"), 0o644, false); err != nil {
 		log.Printf("labd: %v", err)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 	"github.com/ccp-preflight/ccp-preflight/netlab/bridge"
 )
 
@@ -389,7 +390,7 @@ func (l *Lab) startLabd(ctx context.Context) error {
 }
 
 func (l *Lab) startBridge(ctx context.Context, ab, ba string) error {
-	if err := writeFileAtomic(l.File("bridge.conf"), []byte("ab "+orNone(ab)+"\nba "+orNone(ba)+"\n"), 0o644); err != nil {
+	if err := safefile.Replace(l.File("bridge.conf"), []byte("ab "+orNone(ab)+"\nba "+orNone(ba)+"\n"), 0o644, false); err != nil {
 		return err
 	}
 	name, args := AheadOfLoad(l.Helper, "bridge")

@@ -6,6 +6,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"strconv"
@@ -19,6 +20,27 @@ import (
 	"github.com/ccp-preflight/ccp-preflight/lab"
 	"github.com/ccp-preflight/ccp-preflight/quality"
 )
+
+// serveTLS serves TLS with cfg on a loopback port until the test ends,
+// handing each accepted connection to handle in its own goroutine.
+func serveTLS(t *testing.T, cfg *tls.Config, handle func(c *tls.Conn)) net.Listener {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c.(*tls.Conn))
+		}
+	}()
+	return ln
+}
 
 // startDNS starts a lab DNS server for the test and closes it at the end.
 func startDNS(t *testing.T, opts lab.DNSOptions) *lab.DNSServer {

@@ -11,13 +11,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
-	"github.com/pion/logging"
-	"github.com/pion/turn/v5"
 )
 
 // What a browser's DTLS handshake puts in one UDP datagram to the TURN
@@ -260,44 +257,22 @@ func openDown(ctx context.Context, cfg *config.Config, addr netip.AddrPort, host
 func (d *downSockets) run(ctx context.Context) (int, string, string) {
 	addr, ice, pc, peer, peerAddr := d.addr, d.ice, d.pc, d.peer, d.peerAddr
 	wire := &sizeConn{PacketConn: pc, from: addr}
-	var closers []func()
-	var cmu sync.Mutex
-	var once sync.Once
-	closeAll := func() {
-		once.Do(func() {
-			cmu.Lock()
-			defer cmu.Unlock()
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
-		})
-	}
-	add := func(f func()) { cmu.Lock(); closers = append(closers, f); cmu.Unlock() }
-	add(func() { _ = pc.Close() })
-	add(func() { _ = peer.Close() })
-	defer closeAll()
-	stop := context.AfterFunc(ctx, closeAll)
+	var owned closeStack
+	owned.Add(func() { _ = pc.Close() })
+	owned.Add(func() { _ = peer.Close() })
+	defer owned.Close()
+	stop := owned.CloseOnDone(ctx)
 	defer stop()
 
-	lf := logging.NewDefaultLoggerFactory()
-	lf.DefaultLogLevel = logging.LogLevelDisabled
-	client, err := turn.NewClient(&turn.ClientConfig{
-		STUNServerAddr: addr.String(), TURNServerAddr: addr.String(),
-		Username: ice.Username.Reveal(), Password: ice.Credential.Reveal(),
-		Conn: wire, RTO: DefaultRTO, LoggerFactory: lf,
-	})
+	client, err := startTURNClient(addr, ice, wire, &owned)
 	if err != nil {
-		return 0, "could not start a TURN client", scrub(err.Error(), ice)
-	}
-	add(client.Close)
-	if err := client.Listen(); err != nil {
 		return 0, "could not start a TURN client", scrub(err.Error(), ice)
 	}
 	relayConn, err := client.AllocateWithContext(ctx)
 	if err != nil {
 		return 0, "no relay allocation (see turn.allocate)", scrub(err.Error(), ice)
 	}
-	add(func() { _ = relayConn.Close() })
+	owned.Add(func() { _ = relayConn.Close() })
 	relayed, _ := netip.ParseAddrPort(relayConn.LocalAddr().String())
 	var pa netip.AddrPort
 	select {
@@ -341,7 +316,7 @@ func (d *downSockets) run(ctx context.Context) (int, string, string) {
 		case <-tick.C:
 		}
 	}
-	closeAll()
+	owned.Close()
 	wg.Wait()
 	gmu.Lock()
 	defer gmu.Unlock()
@@ -366,16 +341,6 @@ func iceFor(cfg *config.Config, host string, addr netip.AddrPort) *config.ICESer
 		}
 	}
 	return nil
-}
-
-// scrub removes the entry's credentials from a library's error text.
-func scrub(s string, ice *config.ICEServer) string {
-	for _, sec := range []string{ice.Username.Reveal(), ice.Credential.Reveal()} {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, config.Redacted)
-		}
-	}
-	return s
 }
 
 // sizeConn is the TURN client's socket: it records the size of every

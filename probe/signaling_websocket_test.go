@@ -220,27 +220,14 @@ func TestSignalingResetOnUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert, _ := ca.Issue(sigHost)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				buf := make([]byte, 1)
-				_, _ = c.Read(buf) // the request's first byte: then reset
-				if tc, ok := c.(*tls.Conn).NetConn().(*net.TCPConn); ok {
-					_ = tc.SetLinger(0)
-				}
-				c.Close()
-			}()
+	ln := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{*cert}}, func(c *tls.Conn) {
+		buf := make([]byte, 1)
+		_, _ = c.Read(buf) // the request's first byte: then reset
+		if tc, ok := c.NetConn().(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
 		}
-	}()
+		c.Close()
+	})
 	env := sigEnv(t, sigHost, portOf(ln.Addr().String()), ca)
 	env.Cfg.Lab = true
 	r := runSig(t, env, shortTiming)

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -39,24 +40,15 @@ var stunCauses = []result.Cause{
 }
 
 func runSTUNBinding(ctx context.Context, env *Env, t Target) Result {
-	addr, r, ok := resolveUDP(ctx, env, t)
+	var mapped netip.AddrPort
+	x, local, r, ok := udpTransaction(ctx, env, t, func(conn *net.UDPConn) (Exchange, error) {
+		x, m, err := Binding(ctx, conn, nil, Schedule{})
+		mapped = m
+		return x, err
+	})
 	if !ok {
 		return r
 	}
-	conn, err := DialUDP(ctx, addr)
-	if err != nil {
-		return udpFailure(env.Cfg, t.Endpoint, r, result.PhaseSocket, Classify(err), err)
-	}
-	defer conn.Close()
-	x, mapped, err := Binding(ctx, conn, nil, Schedule{})
-	if err != nil {
-		return udpInternal(r, err)
-	}
-	r.SetMetric("sent", float64(x.Sent))
-	if !x.OK() {
-		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
-	}
-	r.SetMetric("rtt_ms", ms(x.RTT))
 	if code, reason := x.ErrorCode(); code != 0 {
 		r.Status, r.Phase = Fail, result.PhaseResponse
 		r.Reason = fmt.Sprintf("%s answered the STUN Binding with error %d %s: two-way UDP works, but this is not behaving like a TURN server", t.Endpoint.Addr(), code, reason)
@@ -71,7 +63,7 @@ func runSTUNBinding(ctx context.Context, env *Env, t Target) Result {
 	}
 	r.Status = Pass
 	r.SetDetail("mapped_address", mapped.String())
-	if la, err := netip.ParseAddrPort(conn.LocalAddr().String()); err == nil {
+	if la, err := netip.ParseAddrPort(local.String()); err == nil {
 		r.SetDetail("local_address", la.String())
 	}
 	return r

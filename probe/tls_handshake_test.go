@@ -75,20 +75,7 @@ func TestTLSWrongNameIsSomethingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	ln := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{*cert}}, func(c *tls.Conn) { _ = c.Handshake(); c.Close() })
 	env := loopbackEnv(t)
 	env.Cfg.Roots = ca.Pool()
 	env.Cfg.Lab = true
@@ -149,15 +136,10 @@ func TestTLSSlowServerWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	const mint = 2500 * time.Millisecond
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	ln := serveTLS(t, &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		time.Sleep(mint) // minting a certificate for hello.ServerName
 		return ca.Issue(hello.ServerName)
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go serveTLSOnce(ln)
+	}}, func(c *tls.Conn) { _ = c.Handshake(); time.Sleep(100 * time.Millisecond); c.Close() })
 	env := loopbackEnv(t)
 	env.Cfg.Roots, env.Cfg.Lab = ca.Pool(), true
 	r := runProbe(t, tlsHandshake, env, webEndpoint(rtcHost, portOf(ln.Addr().String())))
@@ -167,17 +149,6 @@ func TestTLSSlowServerWarns(t *testing.T) {
 	}
 	if r.Details["slow_handshake"] == "" || r.Details["tls_version"] == "" {
 		t.Errorf("details %v", r.Details)
-	}
-}
-
-// serveTLSOnce completes handshakes on ln until it closes.
-func serveTLSOnce(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() { _ = c.(*tls.Conn).Handshake(); time.Sleep(100 * time.Millisecond); c.Close() }()
 	}
 }
 

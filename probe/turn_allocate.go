@@ -9,14 +9,12 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/result"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/config"
-	"github.com/pion/logging"
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 )
@@ -131,48 +129,15 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		}
 		conn = turn.NewSTUNConn(c)
 	}
-	// Owned sockets; all closed at the end, or when ctx ends (pion's client
-	// takes no context for most calls and would retry for ~8 s).
-	var (
-		closeOnce sync.Once
-		closers   []func()
-		closeMu   sync.Mutex
-	)
-	addCloser := func(f func()) {
-		closeMu.Lock()
-		closers = append(closers, f)
-		closeMu.Unlock()
-	}
-	closeAll := func() {
-		closeOnce.Do(func() {
-			closeMu.Lock()
-			defer closeMu.Unlock()
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
-		})
-	}
-	addCloser(func() { _ = conn.Close() })
-	defer closeAll()
-	stop := context.AfterFunc(ctx, closeAll)
+	// Owned sockets; all closed at the end, or when ctx ends.
+	var owned closeStack
+	owned.Add(func() { _ = conn.Close() })
+	defer owned.Close()
+	stop := owned.CloseOnDone(ctx)
 	defer stop()
 
-	lf := logging.NewDefaultLoggerFactory()
-	lf.DefaultLogLevel = logging.LogLevelDisabled
-	client, err := turn.NewClient(&turn.ClientConfig{
-		STUNServerAddr: addr.String(),
-		TURNServerAddr: addr.String(),
-		Username:       t.ICE.Username.Reveal(),
-		Password:       t.ICE.Credential.Reveal(),
-		Conn:           conn,
-		RTO:            DefaultRTO,
-		LoggerFactory:  lf,
-	})
+	client, err := startTURNClient(addr, t.ICE, conn, &owned)
 	if err != nil {
-		return udpInternal(r, err)
-	}
-	addCloser(client.Close)
-	if err := client.Listen(); err != nil {
 		return udpInternal(r, err)
 	}
 
@@ -182,7 +147,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if err != nil {
 		return turnFail(r, result.PhaseSocket, fmt.Sprintf("could not open the test peer's UDP socket: %v", err), "")
 	}
-	addCloser(func() { _ = peer.Close() })
+	owned.Add(func() { _ = peer.Close() })
 
 	start := time.Now()
 	relayConn, err := client.AllocateWithContext(ctx)
@@ -190,7 +155,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		return turnAllocateError(ctx, r, t.Endpoint, what, remedy, err)
 	}
 	r.SetMetric("allocate_ms", ms(time.Since(start)))
-	addCloser(func() { _ = relayConn.Close() })
+	owned.Add(func() { _ = relayConn.Close() })
 	relayed, _ := netip.ParseAddrPort(relayConn.LocalAddr().String())
 	r.SetDetail("relayed_address", relayed.String())
 
@@ -311,18 +276,10 @@ func remedyTURNTCP(t Target) string {
 	return fmt.Sprintf("allow outbound TCP %d to %s (TURN over %s)", t.Endpoint.Port, t.Endpoint.Host, strings.ToUpper(turnTransport(t.URL)))
 }
 
-// scrubResult removes any credential text from a result's strings: a
-// belt on top of config.Secret's braces, since library error texts are
-// quoted in reasons.
+// scrubResult removes any credential text from a result's strings
+// (scrubSecrets on each).
 func scrubResult(r Result, secrets []string) Result {
-	clean := func(s string) string {
-		for _, sec := range secrets {
-			if sec != "" {
-				s = strings.ReplaceAll(s, sec, config.Redacted)
-			}
-		}
-		return s
-	}
+	clean := func(s string) string { return scrubSecrets(s, secrets...) }
 	r.Target, r.Address, r.Reason, r.Remedy, r.Phase = clean(r.Target), clean(r.Address), clean(r.Reason), clean(r.Remedy), clean(r.Phase)
 	for k, v := range r.Details {
 		r.Details[k] = clean(v)

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -26,25 +27,13 @@ var turnAuthChallenge = Probe{
 var requestedTransportUDP = stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
 
 func runTURNAuthChallenge(ctx context.Context, env *Env, t Target) Result {
-	addr, r, ok := resolveUDP(ctx, env, t)
+	x, _, r, ok := udpTransaction(ctx, env, t, func(conn *net.UDPConn) (Exchange, error) {
+		return Transact(ctx, conn, nil, Schedule{},
+			stun.NewType(stun.MethodAllocate, stun.ClassRequest), requestedTransportUDP, stun.Fingerprint)
+	})
 	if !ok {
 		return r
 	}
-	conn, err := DialUDP(ctx, addr)
-	if err != nil {
-		return udpFailure(env.Cfg, t.Endpoint, r, result.PhaseSocket, Classify(err), err)
-	}
-	defer conn.Close()
-	x, err := Transact(ctx, conn, nil, Schedule{},
-		stun.NewType(stun.MethodAllocate, stun.ClassRequest), requestedTransportUDP, stun.Fingerprint)
-	if err != nil {
-		return udpInternal(r, err)
-	}
-	r.SetMetric("sent", float64(x.Sent))
-	if !x.OK() {
-		return udpExchangeFailure(env.Cfg, t.Endpoint, r, x)
-	}
-	r.SetMetric("rtt_ms", ms(x.RTT))
 	return judgeAuthChallenge(r, x, t.Endpoint)
 }
 

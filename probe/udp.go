@@ -8,6 +8,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/ccp-preflight/ccp-preflight/catalog"
@@ -33,6 +34,35 @@ func resolveUDP(ctx context.Context, env *Env, t Target) (netip.AddrPort, Result
 	ap := netip.AddrPortFrom(a, uint16(e.Port))
 	r.Address = ap.String()
 	return ap, r, true
+}
+
+// udpTransaction runs one STUN transaction (do, on a fresh UDP socket to
+// t's server) the way stun.binding and turn.auth-challenge do, and grades
+// what they grade alike: t that does not resolve, a socket that does not
+// open, a request that does not build, no answer. It records the sent
+// metric, and rtt_ms when an answer came. ok is false when r is final;
+// else x.Response is set and local is the socket's address. The socket is
+// closed when it returns.
+func udpTransaction(ctx context.Context, env *Env, t Target, do func(conn *net.UDPConn) (Exchange, error)) (x Exchange, local net.Addr, r Result, ok bool) {
+	addr, r, ok := resolveUDP(ctx, env, t)
+	if !ok {
+		return Exchange{}, nil, r, false
+	}
+	conn, err := DialUDP(ctx, addr)
+	if err != nil {
+		return Exchange{}, nil, udpFailure(env.Cfg, t.Endpoint, r, result.PhaseSocket, Classify(err), err), false
+	}
+	defer conn.Close()
+	x, err = do(conn)
+	if err != nil {
+		return x, nil, udpInternal(r, err), false
+	}
+	r.SetMetric("sent", float64(x.Sent))
+	if !x.OK() {
+		return x, nil, udpExchangeFailure(env.Cfg, t.Endpoint, r, x), false
+	}
+	r.SetMetric("rtt_ms", ms(x.RTT))
+	return x, conn.LocalAddr(), r, true
 }
 
 // udpExchangeFailure turns a failed STUN transaction into a fail Result

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ccp-preflight/ccp-preflight/internal/inputfile"
 	"github.com/ccp-preflight/ccp-preflight/internal/redact"
+	"github.com/ccp-preflight/ccp-preflight/internal/safefile"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -137,7 +138,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	}
 	res.Unchanged = cached != nil && s.CreateDate.Equal(cached.CreateDate) && s.SyncToken == cached.SyncToken
 	if !res.Unchanged {
-		if err := writeAtomic(path, body); err != nil {
+		if err := safefile.Replace(path, body, 0o644, true); err != nil {
 			return nil, fmt.Errorf("write the cache: %v (the cache is unchanged)", err)
 		}
 	}
@@ -147,7 +148,7 @@ func Update(ctx context.Context, o UpdateOptions) (*UpdateResult, error) {
 	if b, err := json.MarshalIndent(nm, "", "  "); err == nil {
 		// The metadata only saves a download next time: failing to write it
 		// is not an error.
-		_ = writeAtomic(path+".meta", append(b, '\n'))
+		_ = safefile.Replace(path+".meta", append(b, '\n'), 0o644, true)
 	}
 	return res, nil
 }
@@ -183,7 +184,7 @@ func parseMeta(b []byte) meta {
 // so a minute-old one was left by a process killed mid-write.
 const staleTempAge = time.Minute
 
-// cleanStaleTemps removes the temp files writeAtomic leaves in dir when
+// cleanStaleTemps removes the temp files safefile.Replace leaves in dir when
 // the process is killed between creating and renaming them
 // (.ip-ranges.json.tmp-*, .ip-ranges.json.meta.tmp-*), once older than
 // staleTempAge at now: a younger one may belong to an update running
@@ -200,30 +201,4 @@ func cleanStaleTemps(dir string, now time.Time) {
 			_ = os.Remove(n)
 		}
 	}
-}
-
-// writeAtomic writes b to path via a synced temp file in the same
-// directory and a rename, so readers see the old or the new file, never
-// a partial one.
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

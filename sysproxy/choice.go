@@ -18,6 +18,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ccp-preflight/ccp-preflight/internal/redact"
 )
 
 // Hop is one way out for a connection: a proxy, or DIRECT.
@@ -44,15 +46,9 @@ func (h Hop) String() string {
 	return Redact(h.Proxy)
 }
 
-// Redact prints u without its user information (user name and password).
-func Redact(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	return c.String()
-}
+// Redact prints u without its user information (user name and password):
+// redact.Parsed, for sysproxy's callers.
+func Redact(u *url.URL) string { return redact.Parsed(u) }
 
 // Choice is the way a browser's configuration sends a connection to one
 // URL: the hops to try in order, and where the choice came from.
@@ -203,7 +199,7 @@ func ParseProxyURL(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %q: not a URL", redactString(s))
+		return nil, fmt.Errorf("proxy %q: not a URL", redact.Proxy(s))
 	}
 	def := ""
 	switch u.Scheme {
@@ -224,26 +220,6 @@ func ParseProxyURL(s string) (*url.URL, error) {
 	}
 	out := &url.URL{Scheme: u.Scheme, Host: hp, User: u.User}
 	return out, nil
-}
-
-// redactString removes user information from a URL-like string that did
-// not parse: everything between "://" and the last "@" before the host.
-func redactString(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		scheme, rest = "", s
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if i := strings.LastIndex(rest[:end], "@"); i >= 0 {
-		rest = "[redacted]@" + rest[i+1:]
-	}
-	if scheme != "" {
-		return scheme + "://" + rest
-	}
-	return rest
 }
 
 // clip shortens s for an error message (a PAC can return anything).

@@ -42,18 +42,33 @@ type run struct {
 	order []uint32
 }
 
-// send sends n datagrams every gap through r and collects the echoes,
-// until a second passes without one after the last send (not a fixed
-// time: on a loaded machine replies come late, and are still replies).
+// send sends n datagrams every gap through r and collects the echoes
+// (see ping).
 func send(t *testing.T, r *Relay, n int, gap time.Duration) run {
 	t.Helper()
-	c, err := net.DialUDP("udp", nil, r.Addr())
+	out := run{rtts: map[uint32][]time.Duration{}}
+	ping(t, r.Addr(), n, gap, func(s uint32, rtt time.Duration, _ []byte) {
+		out.rtts[s] = append(out.rtts[s], rtt)
+		out.order = append(out.order, s)
+	})
+	return out
+}
+
+// ping sends n datagrams of 120 bytes, numbered in their first 4 bytes,
+// every gap to addr and calls reply (from one goroutine, in arrival order)
+// for each echo of one of them, with its round trip from the kernel's
+// receive stamp, until a second passes without one after the last send
+// (not a fixed time: on a loaded machine replies come late, and are still
+// replies). reply's calls are over when ping returns.
+func ping(t *testing.T, addr *net.UDPAddr, n int, gap time.Duration, reply func(seq uint32, rtt time.Duration, b []byte)) {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	var mu sync.Mutex
 	sent := make([]time.Time, n)
-	out := run{rtts: map[uint32][]time.Duration{}}
 	var sentAll atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -79,8 +94,10 @@ func send(t *testing.T, r *Relay, n int, gap time.Duration) run {
 			if int(s) >= n {
 				continue
 			}
-			out.rtts[s] = append(out.rtts[s], at.Sub(sent[s]))
-			out.order = append(out.order, s)
+			mu.Lock()
+			rtt := at.Sub(sent[s])
+			mu.Unlock()
+			reply(s, rtt, buf[:k])
 		}
 	}()
 	start := time.Now()
@@ -88,12 +105,13 @@ func send(t *testing.T, r *Relay, n int, gap time.Duration) run {
 	for i := 0; i < n; i++ {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
 		binary.BigEndian.PutUint32(b, uint32(i))
+		mu.Lock()
 		sent[i] = time.Now()
+		mu.Unlock()
 		c.Write(b)
 	}
 	sentAll.Store(true)
 	<-done
-	return out
 }
 
 // stampedEcho starts a UDP echo server on loopback that writes into each
@@ -161,54 +179,14 @@ func measureRelay(t *testing.T, d Direction, n int, gap time.Duration) []packet 
 		t.Fatal(err)
 	}
 	defer r.Close()
-	c, err := net.DialUDP("udp", nil, r.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sent := make([]time.Time, n)
-	var sentAll atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		in := rxstamp.New(c)
-		last := time.Now()
-		for {
-			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-			k, _, at, err := in.Read(buf)
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() && !(sentAll.Load() && time.Since(last) > time.Second) {
-					continue
-				}
-				return
-			}
-			last = time.Now()
-			if k < 12 {
-				continue
-			}
-			s := binary.BigEndian.Uint32(buf)
-			if int(s) >= n {
-				continue
-			}
-			mu.Lock()
-			pk[s].rtt, pk[s].echo, pk[s].echoed = at.Sub(sent[s]), time.Duration(binary.BigEndian.Uint64(buf[4:])), true
-			mu.Unlock()
+	ping(t, r.Addr(), n, gap, func(s uint32, rtt time.Duration, b []byte) {
+		if len(b) < 12 {
+			return
 		}
-	}()
-	start := time.Now()
-	b := make([]byte, 120)
-	for i := 0; i < n; i++ {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
-		binary.BigEndian.PutUint32(b, uint32(i))
 		mu.Lock()
-		sent[i] = time.Now()
+		pk[s].rtt, pk[s].echo, pk[s].echoed = rtt, time.Duration(binary.BigEndian.Uint64(b[4:])), true
 		mu.Unlock()
-		c.Write(b)
-	}
-	sentAll.Store(true)
-	<-done
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	return append([]packet(nil), pk...)

@@ -4,6 +4,7 @@
 package redact
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -18,25 +19,53 @@ const Mark = "[redacted]"
 // quotes it. Values without '@' in their authority are returned as they
 // are.
 func URL(s string) string {
-	rest, prefix := s, ""
 	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, rest = s[:i+3], s[i+3:]
-	} else if i := strings.IndexByte(s, ':'); i >= 0 && isScheme(s[:i]) && strings.Contains(s[i+1:], "@") {
-		prefix, rest = s[:i+1], s[i+1:]
+		return s[:i+3] + userinfo(s[i+3:], true)
 	}
+	if i := strings.IndexByte(s, ':'); i >= 0 && isScheme(s[:i]) && strings.Contains(s[i+1:], "@") {
+		return s[:i+1] + userinfo(s[i+1:], false)
+	}
+	return userinfo(s, false)
+}
+
+// Proxy is URL for a proxy setting, which may be written without a scheme
+// ("user:pass@host:3128" means http://user:pass@host:3128): everything
+// before the last '@' of the authority is replaced by Mark, the user name
+// too ("[redacted]@host:3128"), whether s parses or not.
+func Proxy(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[:i+3] + userinfo(s[i+3:], true)
+	}
+	return userinfo(s, true)
+}
+
+// Parsed prints the parsed URL u without its user information (user name
+// and password dropped, not marked); "" for nil.
+func Parsed(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	return c.String()
+}
+
+// userinfo replaces everything before the last '@' of rest (what follows
+// a URL's scheme) by Mark. With authority, rest starts with an authority,
+// which ends at the path, query or fragment: the userinfo may hold '/'
+// only escaped, so the first one ends it.
+func userinfo(rest string, authority bool) string {
 	end := len(rest)
-	if prefix != "" && strings.Contains(prefix, "://") {
-		// The authority ends at the path, query or fragment. The userinfo
-		// may hold '/' only escaped, so the first one ends it.
+	if authority {
 		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
 			end = j
 		}
 	}
 	at := strings.LastIndexByte(rest[:end], '@')
 	if at < 0 {
-		return s
+		return rest
 	}
-	return prefix + Mark + rest[at:]
+	return Mark + rest[at:]
 }
 
 // isScheme reports whether s looks like a URL scheme (turn, turns, http…).

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -21,6 +22,35 @@ func TestURL(t *testing.T) {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestProxy(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://proxy.corp:3128":          "http://proxy.corp:3128",
+		"socks5://user:PASS@proxy:1080":   "socks5://[redacted]@proxy:1080",
+		"http://user:P@SS@proxy:3128/x@y": "http://[redacted]@proxy:3128/x@y",
+		"user:PASS@proxy:3128":            "[redacted]@proxy:3128",
+		"user:P@SS@proxy:3128/x@y":        "[redacted]@proxy:3128/x@y",
+		"proxy.corp:3128":                 "proxy.corp:3128",
+		"":                                "",
+	} {
+		if got := Proxy(in); got != want {
+			t.Errorf("Proxy(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParsed(t *testing.T) {
+	u, _ := url.Parse("http://user:PASS@proxy.corp:3128")
+	if got := Parsed(u); got != "http://proxy.corp:3128" {
+		t.Errorf("Parsed = %q", got)
+	}
+	if u.User == nil {
+		t.Error("Parsed changed its argument")
+	}
+	if Parsed(nil) != "" {
+		t.Error("Parsed(nil) not empty")
 	}
 }
 
@@ -48,6 +78,9 @@ func FuzzURL(f *testing.F) {
 		got := URL(s)
 		if got != s && !strings.Contains(got, Mark) {
 			t.Fatalf("URL(%q) = %q changed without the mark", s, got)
+		}
+		if got := Proxy(s); got != s && !strings.Contains(got, Mark) {
+			t.Fatalf("Proxy(%q) = %q changed without the mark", s, got)
 		}
 		_ = Text(s)
 	})

@@ -203,3 +203,33 @@ func TestDirectoryRefused(t *testing.T) {
 		t.Fatalf("err %v, want 'is a directory'", err)
 	}
 }
+
+// Replace gives the file exactly the mode asked for, whatever the umask
+// (the ranges cache and the lab's state files must stay readable), puts
+// the new content in place of the old and leaves no temp file.
+func TestReplace(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "cache.json")
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(p, []byte("new"), 0o644, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, p); got != "new" {
+		t.Errorf("content %q, want new", got)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	noTemps(t, dir)
+	if err := Replace(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644, true); err == nil {
+		t.Error("Replace into a missing directory succeeded")
+	}
+}

@@ -1,0 +1,95 @@
+// What turn.allocate and path.large-datagram share to run pion's TURN
+// client: the stack of sockets a run owns, the client itself, and the
+// scrubbing of credentials from library error text.
+
+package probe
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+)
+
+// closeStack holds what a run opened (sockets, the TURN client, the relay
+// connection). Close runs the closers once, last added first; later calls
+// do nothing, and a closer added after Close is never run. Add and Close
+// may be called from any goroutine.
+type closeStack struct {
+	mu   sync.Mutex
+	once sync.Once
+	fs   []func()
+}
+
+// Add pushes f.
+func (c *closeStack) Add(f func()) {
+	c.mu.Lock()
+	c.fs = append(c.fs, f)
+	c.mu.Unlock()
+}
+
+// Close closes everything added so far, once.
+func (c *closeStack) Close() {
+	c.once.Do(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i := len(c.fs) - 1; i >= 0; i-- {
+			c.fs[i]()
+		}
+	})
+}
+
+// CloseOnDone closes the stack when ctx ends (pion's client takes no
+// context for most calls and would retry for ~8 s); the returned stop
+// undoes that, as context.AfterFunc's does.
+func (c *closeStack) CloseOnDone(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, c.Close)
+}
+
+// startTURNClient starts pion's TURN client with its logs off on conn
+// toward the server addr, with the ICE entry's username and credential,
+// and adds the client to owned. Errors are the library's: scrub them
+// before quoting.
+func startTURNClient(addr netip.AddrPort, ice *config.ICEServer, conn net.PacketConn, owned *closeStack) (*turn.Client, error) {
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelDisabled
+	client, err := turn.NewClient(&turn.ClientConfig{
+		STUNServerAddr: addr.String(),
+		TURNServerAddr: addr.String(),
+		Username:       ice.Username.Reveal(),
+		Password:       ice.Credential.Reveal(),
+		Conn:           conn,
+		RTO:            DefaultRTO,
+		LoggerFactory:  lf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	owned.Add(client.Close)
+	if err := client.Listen(); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// scrubSecrets replaces every non-empty secret in s by config.Redacted: a
+// belt on top of config.Secret's braces, since library error texts are
+// quoted in reasons.
+func scrubSecrets(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, config.Redacted)
+		}
+	}
+	return s
+}
+
+// scrub removes the entry's credentials from a library's error text.
+func scrub(s string, ice *config.ICEServer) string {
+	return scrubSecrets(s, ice.Username.Reveal(), ice.Credential.Reveal())
+}
