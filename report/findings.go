@@ -491,8 +491,13 @@ func targetName(c result.Result, host string) string {
 	if host == "" {
 		return c.Target
 	}
-	if i := strings.Index(strings.ToLower(c.Target), host); i >= 0 {
-		return c.Target[i : i+len(host)]
+	// Search byte by byte: lower-casing may change the length of text
+	// that is not UTF-8 (a server chose it), so an index into the
+	// lower-cased copy need not fit the original.
+	for i := 0; i+len(host) <= len(c.Target); i++ {
+		if strings.EqualFold(c.Target[i:i+len(host)], host) {
+			return c.Target[i : i+len(host)]
+		}
 	}
 	return host
 }
