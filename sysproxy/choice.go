@@ -173,8 +173,10 @@ func hostPort(s, defPort string) (string, error) {
 		host, port = h, p
 	} else if strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") {
 		host = s // a bare IPv6 literal
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1] // a bracketed IPv6 literal without a port
 	}
-	if host == "" || strings.ContainsAny(host, "/@?#\\ \t") {
+	if host == "" || strings.ContainsAny(host, "/@?#\\ \t[]") {
 		return "", fmt.Errorf("bad host %q", clip(host))
 	}
 	n, err := strconv.Atoi(port)
