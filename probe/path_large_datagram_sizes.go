@@ -106,12 +106,21 @@ func (e *Env) datagramSizesFor(ctx context.Context, addr netip.AddrPort, host st
 		en.v = measureSizes(mctx, e.Cfg, addr, host)
 		cancel()
 		close(en.done)
+		// Measured: graded even if ctx ended meanwhile (a loaded machine
+		// can overrun the margin; sizes that never answered are the
+		// finding, not a cancellation).
+		return en.v, true
 	}
 	select {
 	case <-en.done:
 		return en.v, true
 	case <-ctx.Done():
-		return datagramSizes{}, false
+		select { // both ready: the measurement wins
+		case <-en.done:
+			return en.v, true
+		default:
+			return datagramSizes{}, false
+		}
 	}
 }
 
