@@ -137,20 +137,18 @@ func TestBrowserCallScenarios(t *testing.T) {
 				// browser starved of CPU by other work on a shared machine
 				// reports far more jitter or RTT than that; its call then
 				// says nothing about the path (a skip, not a failure).
+				// (UpJitterMeanMS is the browser's remote-inbound-rtp, from
+				// the receiver reports of pion's interceptor, whose jitter
+				// differences float64 RTP timestamps: a timestamp that wraps
+				// mid-call reads as hours there. It decides only this skip;
+				// the peer's own figure, graded below, is wrap-safe: see
+				// netlab/cmd/callpeer/uplink.go.)
 				w := window(s0, s1)
 				j := math.Max(math.Max(call.DownJitterMS, call.Peer.JitterMS), math.Max(call.DownJitterMeanMS, call.UpJitterMeanMS))
 				t.Logf("during the call the bridge applied RTT %.1f ms, jitter %.2f ms up / %.2f ms down", w.rtt, w.jitterUp, w.jitterDown)
 				if j > 2*max(w.jitterUp, w.jitterDown)+10 || call.RTT() > 1.5*w.rtt+30 {
 					t.Skipf("the browser reported jitter %.1f ms and RTT %.1f ms where the bridge applied %.1f and %.1f ms: this machine starved the browser (other load), so its call is not the path's", j, call.RTT(), max(w.jitterUp, w.jitterDown), w.rtt)
 				}
-			}
-			// A jitter of seconds on a path whose bridge holds datagrams
-			// for milliseconds is no measurement: the test peer (the
-			// harness, netlab/cmd/callpeer) lost its clock under load
-			// (seen once: 34,146 ms up). The harness, not the tool, is
-			// wrong then: say so and skip, as the accuracy tests do.
-			if up := math.Max(call.Peer.JitterMS, call.UpJitterMeanMS); up > 5000 {
-				t.Skipf("the test peer reported an uplink jitter of %.0f ms, an impossible figure for this lab: the harness lost its clock (machine load); no verdict to compare", up)
 			}
 			callLvl, callWhy := callVerdict(th, call)
 			t.Logf("browser: %s %s; connected %v at %.0f ms (gathered %.0f ms), DTLS role %s, RTT %.1f ms, jitter down %.1f / up %.1f ms, loss down %.2f%% / up %.2f%%; events %v",

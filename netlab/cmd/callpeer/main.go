@@ -173,47 +173,18 @@ func (p *peer) offer(w http.ResponseWriter, r *http.Request) {
 		if rate <= 0 {
 			rate = 48000
 		}
-		var (
-			first, have  bool
-			base, maxExt uint32
-			cycles       uint32
-			lastSeq      uint16
-			prevTransit  float64
-			jitter       float64
-			received     uint64
-		)
+		var up uplink
 		start := time.Now()
 		for {
 			pkt, _, err := tr.ReadRTP()
 			if err != nil {
 				return
 			}
-			arr := time.Since(start).Seconds() * rate
-			transit := arr - float64(pkt.Timestamp)
-			if have {
-				d := transit - prevTransit
-				if d < 0 {
-					d = -d
-				}
-				jitter += (d - jitter) / 16
-			}
-			prevTransit, have = transit, true
-			seq := pkt.SequenceNumber
-			if !first {
-				first, base, lastSeq = true, uint32(seq), seq
-			} else if seq < lastSeq && lastSeq-seq > 0x8000 {
-				cycles += 1 << 16
-				lastSeq = seq
-			} else if seq > lastSeq && seq-lastSeq < 0x8000 {
-				lastSeq = seq
-			}
-			maxExt = cycles + uint32(lastSeq)
-			received++
-			expected := uint64(maxExt-base) + 1
+			up.add(pkt.SequenceNumber, pkt.Timestamp, time.Since(start).Seconds()*rate)
 			p.mu.Lock()
-			p.st.PacketsReceived = received
-			p.st.PacketsLost = int64(expected) - int64(received)
-			p.st.JitterMS = jitter / rate * 1000
+			p.st.PacketsReceived = up.received
+			p.st.PacketsLost = up.lost()
+			p.st.JitterMS = up.jitter / rate * 1000
 			p.mu.Unlock()
 		}
 	})
