@@ -5,6 +5,10 @@
 package probe
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
@@ -48,4 +52,89 @@ func udpBudget(c *config.Config) time.Duration {
 		return c.Timeout
 	}
 	return udpProbeBudget
+}
+
+// silentLimit is the time a TURN exchange gets before its server has
+// answered anything: a blackholed server is reported within the 3.5 s
+// target (docs/UDP-CHECKS.md) with the runner's 0.5 s grace.
+const silentLimit = 3 * time.Second
+
+// pathScaledLimit is the time an exchange of rounds round trips may take
+// once the server answered a first request in rtt (0: not yet): silentLimit
+// (or --timeout when shorter) until then; afterwards rounds × rtt, at least
+// that and at most relayICELimit (the CCP's own ICE limit: a set-up slower
+// than that fails in the CCP too), raised to --timeout when that is longer.
+// A slow path that answers gets what a browser would give it; a silent one
+// is reported fast.
+func pathScaledLimit(c *config.Config, rtt time.Duration, rounds int) time.Duration {
+	base := capped(silentLimit)(c)
+	if rtt <= 0 {
+		return base
+	}
+	d := min(max(time.Duration(rounds)*rtt, base), relayICELimit)
+	if c != nil && c.Timeout > d {
+		d = c.Timeout
+	}
+	return d
+}
+
+// errPathLimit is the cause of a context a pathLimit ended.
+var errPathLimit = fmt.Errorf("the check's path-scaled time limit ended: %w", context.DeadlineExceeded)
+
+// pathLimit ends a check's context at its limit, which starts at the
+// silent one and grows, once, when the path shows its round trip (Seen).
+// Safe for concurrent use.
+type pathLimit struct {
+	cfg    *config.Config
+	rounds int
+	start  time.Time
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+
+	mu    sync.Mutex
+	rtt   time.Duration
+	limit time.Duration
+}
+
+// withPathLimit returns ctx limited by a pathLimit of rounds round trips
+// (pathScaledLimit), and the limit. Call Stop when the check is done.
+func withPathLimit(ctx context.Context, c *config.Config, rounds int) (context.Context, *pathLimit) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	l := &pathLimit{cfg: c, rounds: rounds, start: time.Now(), cancel: cancel, limit: pathScaledLimit(c, 0, rounds)}
+	l.timer = time.AfterFunc(l.limit, func() { cancel(errPathLimit) })
+	return ctx, l
+}
+
+// Seen records the round trip of the server's first answer; the first call
+// moves the end to the limit it earns, later ones do nothing.
+func (l *pathLimit) Seen(rtt time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rtt > 0 || rtt <= 0 {
+		return
+	}
+	l.rtt = rtt
+	if d := pathScaledLimit(l.cfg, rtt, l.rounds); d != l.limit {
+		l.limit = d
+		l.timer.Reset(time.Until(l.start.Add(d)))
+	}
+}
+
+// State is the round trip seen (0: none) and the limit in force.
+func (l *pathLimit) State() (rtt, limit time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rtt, l.limit
+}
+
+// Stop releases the timer and the context.
+func (l *pathLimit) Stop() {
+	l.timer.Stop()
+	l.cancel(context.Canceled)
+}
+
+// limitEnded reports whether ctx ended because a pathLimit (or a
+// deadline) ran out, rather than by an interruption.
+func limitEnded(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }

@@ -48,7 +48,7 @@ const (
 	// reported within the 3.5 s target (docs/WEBRTC.md) with the runner's
 	// 0.5 s grace, like turn.allocate; pion's own TURN client would retry
 	// for ~8 s and its ICE would give up after 25 s.
-	relaySetupBudget = 3 * time.Second
+	relaySetupBudget = silentLimit
 	// relaySetupRounds is the set-up in round trips across the relay loop,
 	// which crosses this network to TURN twice (so 2 × the RTT of the
 	// first TURN answer each): Allocate twice (401 challenge), permission
@@ -89,15 +89,7 @@ func relaySetup(c *config.Config) time.Duration {
 // round trips of the relay loop (2 × firstRTT each), at least relaySetup
 // and at most relayICELimit, raised to --timeout when that is longer.
 func relaySetupLimit(c *config.Config, firstRTT time.Duration) time.Duration {
-	base := relaySetup(c)
-	if firstRTT <= 0 {
-		return base
-	}
-	d := min(max(time.Duration(relaySetupRounds)*2*firstRTT, base), relayICELimit)
-	if c != nil && c.Timeout > d {
-		d = c.Timeout
-	}
-	return d
+	return pathScaledLimit(c, 2*firstRTT, relaySetupRounds)
 }
 
 // relayBudget is the longest set-up, the media duration, the drain and

@@ -36,7 +36,7 @@ type turnGuard struct {
 	mu     sync.Mutex
 	st     guardState
 	authTx map[[stun.TransactionIDSize]byte]stun.Method
-	sentAt map[[stun.TransactionIDSize]byte]time.Time // requests awaiting the first answer
+	first  firstAnswer // the round trip of the servers' first answer
 	notify func()
 }
 
@@ -226,14 +226,7 @@ func (g *turnGuard) observe(b []byte, out bool) {
 	defer g.mu.Unlock()
 	if out {
 		g.st.Sent++
-		if m.Type.Class == stun.ClassRequest && g.st.FirstRTT == 0 {
-			if g.sentAt == nil {
-				g.sentAt = map[[stun.TransactionIDSize]byte]time.Time{}
-			}
-			if _, again := g.sentAt[m.TransactionID]; !again && len(g.sentAt) < 256 {
-				g.sentAt[m.TransactionID] = time.Now() // a retransmission keeps the first send
-			}
-		}
+		g.first.sent(m)
 		if m.Type.Class == stun.ClassRequest && m.Contains(stun.AttrMessageIntegrity) {
 			if len(g.authTx) > 256 { // bounded: only recent transactions matter
 				clear(g.authTx)
@@ -243,9 +236,8 @@ func (g *turnGuard) observe(b []byte, out bool) {
 		return
 	}
 	g.st.Received++
-	if t0, ok := g.sentAt[m.TransactionID]; ok && g.st.FirstRTT == 0 && m.Type.Class != stun.ClassRequest && m.Type.Class != stun.ClassIndication {
-		g.st.FirstRTT = max(time.Since(t0), time.Microsecond)
-		g.sentAt = nil
+	if g.first.answered(m) {
+		g.st.FirstRTT = g.first.rtt
 		defer g.ping()
 	}
 	switch m.Type.Class {

@@ -100,7 +100,7 @@ func TestSTUNBindingLocalFirewallEPERM(t *testing.T) {
 	ts := turnAllocateTargets(ice)
 	var r Result
 	udpTestInNetns(t, port, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), turnAllocateBudget)
+		ctx, cancel := context.WithTimeout(context.Background(), turnAllocateBudget(ice))
 		defer cancel()
 		start := time.Now()
 		r = turnAllocate.Run(ctx, NewEnv(ice), ts[0])

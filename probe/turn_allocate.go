@@ -19,13 +19,25 @@ import (
 	"github.com/pion/turn/v5"
 )
 
-// turnAllocateBudget bounds turn.allocate for one URL. A healthy
-// allocation takes about six round trips (TCP/TLS connect for tcp and
-// turns:, Allocate twice for the 401 challenge, CreatePermission, data
-// there and back): under a second at 150 ms RTT. 3 s keeps a blackholed
-// TURN server's verdict within the 3.5 s target (docs/UDP-CHECKS.md) with the
-// runner's 0.5 s grace; pion's own client would retry for ~8 s.
-const turnAllocateBudget = 3 * time.Second
+// turnAllocateRounds is turn.allocate's exchange in round trips between
+// this computer and the TURN server: TCP connect and two TLS flights for
+// turns:, Allocate twice (the 401 challenge), CreatePermission, and the
+// data loop through the relay (two), with room for two lost datagrams.
+// Until the server first answers the check gets silentLimit (a blackholed
+// server is reported within 3 s); afterwards this many round trips, at most
+// the CCP's 8 s ICE limit (pathScaledLimit). A fixed 3 s failed a working
+// TLS path at 400 ms RTT ("no answer … silently drops it"), where a
+// browser would connect.
+const turnAllocateRounds = 12
+
+// turnAllocateBudget is the most turn.allocate may take for one URL: the
+// CCP's ICE limit, or --timeout when longer.
+func turnAllocateBudget(c *config.Config) time.Duration {
+	if c == nil {
+		return relayICELimit
+	}
+	return max(relayICELimit, c.Timeout)
+}
 
 // turnPeerBindingTimeout bounds the STUN Binding our test peer socket
 // makes to learn its public address; without an answer the peer's local
@@ -44,12 +56,7 @@ var turnAllocate = Probe{
 	Kind: result.Kind{ID: "turn.allocate", Layer: result.LayerMedia, DependsOn: []string{"stun.binding"},
 		Causes: []result.Cause{{Phases: []string{result.PhaseAuth}, Rank: 60, Who: result.WhoConnectAdmin,
 			Title: "The TURN server refuses the TURN credentials", Remedy: "{remedy}"}}},
-	Budget: func(c *config.Config) time.Duration {
-		if c != nil && c.Timeout > 0 && c.Timeout < turnAllocateBudget {
-			return c.Timeout
-		}
-		return turnAllocateBudget
-	},
+	Budget:  turnAllocateBudget,
 	Targets: turnAllocateTargets,
 	Why: func(*config.Config) string {
 		return "no TURN credentials given (--ice-servers FILE or $" + config.EnvICEServersFile + ")"
@@ -90,6 +97,9 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	if !ok {
 		return r
 	}
+	ctx, limit := withPathLimit(ctx, env.Cfg, turnAllocateRounds)
+	defer limit.Stop()
+	defer func() { r = slowTURN(ctx, r, limit) }()
 	transport := turnTransport(t.URL)
 	r.SetDetail("transport", transport)
 	what := fmt.Sprintf("TURN over %s to %s", strings.ToUpper(transport), t.Endpoint.Addr())
@@ -106,7 +116,11 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		conn = pc
 	default:
 		d := net.Dialer{}
+		t0 := time.Now()
 		c, err := d.DialContext(ctx, "tcp", addr.String())
+		if err == nil {
+			limit.Seen(time.Since(t0)) // the SYN's round trip
+		}
 		if err != nil {
 			k := turnKind(ctx, err)
 			return turnFail(r, result.PhaseConnect, Explain(k, fmt.Sprintf("TCP %d to %s", t.Endpoint.Port, t.Endpoint.Addr())), remedyTURNTCP(t))
@@ -136,7 +150,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	stop := owned.CloseOnDone(ctx)
 	defer stop()
 
-	client, err := startTURNClient(addr, t.ICE, conn, &owned)
+	client, err := startTURNClient(addr, t.ICE, &rttConn{PacketConn: conn, seen: limit.Seen}, &owned)
 	if err != nil {
 		return udpInternal(r, err)
 	}
@@ -176,17 +190,23 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	// Data: the peer sends a first datagram to the relayed address (opening
 	// its NAT toward it) and echoes what comes from there; we send through
 	// the relay until the echo comes back.
+	dataStart := time.Now()
 	res := turnDataLoop(ctx, relayConn, peer, relayed, pa)
 	if res.rtt > 0 {
 		r.Status = Pass
 		r.SetMetric("rtt_ms", ms(res.rtt))
 		return r
 	}
-	if ctx.Err() == context.Canceled {
+	if ctx.Err() != nil && !limitEnded(ctx) {
 		r.Status, r.Reason = Skip, "cancelled before it finished (interrupted)"
 		return r
 	}
+	rtt, _ := limit.State()
 	switch {
+	case limitEnded(ctx) && rtt > 0 && time.Since(dataStart) < 3*rtt:
+		// The limit ended before data could have gone round on this
+		// path: too slow, not silent (slowTURN says so).
+		r = turnFail(r, result.PhaseRelay, "the data through the relay did not come back before the limit", remedy)
 	case res.peerGot:
 		r = turnFail(r, result.PhaseRelay, fmt.Sprintf("the relay delivered our data to the test peer, but the peer's echo never came back through %s: data from the relay toward this computer is lost", what), remedy)
 	case res.clientGot:
@@ -248,13 +268,33 @@ func turnAllocateError(ctx context.Context, r Result, e catalog.Endpoint, what, 
 	return turnFail(r, result.PhaseAllocate, reason, remedy)
 }
 
-// turnKind classifies an error of the TURN exchange: when our own deadline
+// turnKind classifies an error of the TURN exchange: when our own limit
 // closed the sockets, the cause is the timeout, not the closed socket.
 func turnKind(ctx context.Context, err error) Kind {
-	if ctx.Err() != nil {
+	switch {
+	case limitEnded(ctx):
+		return KindTimeout
+	case ctx.Err() != nil:
 		return Classify(ctx.Err())
 	}
 	return Classify(err)
+}
+
+// slowTURN rewrites a timeout after the server had answered: it is not
+// silently dropped but slower than a call can use, and says so with the
+// round trip and the limit it earned.
+func slowTURN(ctx context.Context, r Result, limit *pathLimit) Result {
+	rtt, lim := limit.State()
+	if rtt <= 0 {
+		return r
+	}
+	r.SetMetric("first_rtt_ms", ms(rtt))
+	if r.Status != Fail || !limitEnded(ctx) {
+		return r
+	}
+	r.Reason = fmt.Sprintf("the TURN server answered (first round trip %s) but the exchange did not finish within %s (the limit that round trip earns: %d of them, at most the CCP's own %s ICE limit): this path is too slow or loses too much for a call to set up", rtt.Round(time.Millisecond), lim.Round(time.Millisecond), turnAllocateRounds, relayICELimit)
+	r.Remedy = "find where the latency or loss comes from (a VPN, a satellite or congested link, a far TURN region): media.quality shows the round trip and loss a call gets; no firewall rule is missing"
+	return r
 }
 
 // turnFail fills r as a failure at phase.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
+	"github.com/ccp-preflight/ccp-preflight/internal/impair"
 	"github.com/ccp-preflight/ccp-preflight/result"
 )
 
@@ -148,4 +149,64 @@ func TestUDPProbesLeakNoGoroutines(t *testing.T) {
 	}
 	udpNoSecret(t, rs...)
 	checkLeaks()
+}
+
+// TestTURNAllocateSlowPath: 500 ms each way between this computer and the
+// TURN server (the relay in front of pion's TURN server holds every
+// datagram). The exchange takes about four round trips (4 s); a browser
+// sets such a call up within the CCP's 8 s ICE limit. A fixed 3 s budget
+// failed it as "no answer … silently drops it" (a firewall remedy); the
+// limit now follows the first answer's round trip, and the figure it
+// scaled with is what the relay applied. At 1.2 s each way the exchange
+// cannot finish within 8 s, and the failure says the path is too slow
+// rather than blaming a firewall.
+func TestTURNAllocateSlowPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 1 s round trip takes seconds per exchange")
+	}
+	srv := startUDPTestTURN(t, udpTestUser, udpTestPass)
+	for _, c := range []struct {
+		name    string
+		oneWay  time.Duration
+		status  Status
+		reason  []string
+		nothing []string // never in the reason
+	}{
+		{"1s-rtt", 500 * time.Millisecond, Pass, nil, nil},
+		{"2.4s-rtt", 1200 * time.Millisecond, Fail, []string{"the TURN server answered (first round trip", "too slow"}, []string{"silently drops"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			leg := impair.Direction{Delay: c.oneWay}
+			rl := relayTo(t, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.UDP}, impair.Config{Up: leg, Down: leg})
+			cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", rl.Addr().Port))
+			start := time.Now()
+			r := udpOne(t, turnAllocate, cfg)
+			took := time.Since(start)
+			up, down := rl.Counts()
+			applied := up.AppliedMean + down.AppliedMean
+			t.Logf("%s in %v: %s; the relay applied %v up + %v down (max %v, %v)", c.name, took.Round(time.Millisecond), r.Reason, up.AppliedMean, down.AppliedMean, up.AppliedMax, down.AppliedMax)
+			if r.Status != c.status {
+				t.Fatalf("status %s (%s: %s), want %s", r.Status, r.Phase, r.Reason, c.status)
+			}
+			for _, s := range c.reason {
+				if !strings.Contains(r.Reason, s) {
+					t.Errorf("reason %q lacks %q", r.Reason, s)
+				}
+			}
+			for _, s := range c.nothing {
+				if strings.Contains(r.Reason+r.Remedy, s) {
+					t.Errorf("reason %q / remedy %q says %q", r.Reason, r.Remedy, s)
+				}
+			}
+			// The round trip the limit scaled with is the relay's: at
+			// least what it applied to the request and its answer (the
+			// mean of each direction; loopback adds microseconds), and
+			// not more than the slowest of each plus 100 ms of scheduling.
+			got := time.Duration(r.Metrics["first_rtt_ms"] * float64(time.Millisecond))
+			if got < applied-5*time.Millisecond || got > up.AppliedMax+down.AppliedMax+100*time.Millisecond {
+				t.Errorf("first_rtt_ms %v; the relay applied %v (max %v)", got, applied, up.AppliedMax+down.AppliedMax)
+			}
+			udpNoSecret(t, r)
+		})
+	}
 }

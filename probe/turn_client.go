@@ -10,9 +10,11 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ccp-preflight/ccp-preflight/config"
 	"github.com/pion/logging"
+	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 )
 
@@ -92,4 +94,89 @@ func scrubSecrets(s string, secrets ...string) string {
 // scrub removes the entry's credentials from a library's error text.
 func scrub(s string, ice *config.ICEServer) string {
 	return scrubSecrets(s, ice.Username.Reveal(), ice.Credential.Reveal())
+}
+
+// firstAnswer notes the round trip of the first STUN request a server
+// answers: each request's first send (a retransmission keeps it; at most
+// 256 are remembered), then the time to the first response to any of
+// them. Not safe for concurrent use: its owner locks.
+type firstAnswer struct {
+	sentAt map[[stun.TransactionIDSize]byte]time.Time
+	rtt    time.Duration
+}
+
+// sent notes an outgoing message.
+func (f *firstAnswer) sent(m *stun.Message) {
+	if f.rtt > 0 || m.Type.Class != stun.ClassRequest {
+		return
+	}
+	if f.sentAt == nil {
+		f.sentAt = map[[stun.TransactionIDSize]byte]time.Time{}
+	}
+	if _, again := f.sentAt[m.TransactionID]; !again && len(f.sentAt) < 256 {
+		f.sentAt[m.TransactionID] = time.Now()
+	}
+}
+
+// answered notes an incoming message and reports whether it was the first
+// answer (rtt is then set).
+func (f *firstAnswer) answered(m *stun.Message) bool {
+	if f.rtt > 0 || m.Type.Class == stun.ClassRequest || m.Type.Class == stun.ClassIndication {
+		return false
+	}
+	t0, ok := f.sentAt[m.TransactionID]
+	if !ok {
+		return false
+	}
+	f.rtt, f.sentAt = max(time.Since(t0), time.Microsecond), nil
+	return true
+}
+
+// rttConn is the socket a TURN client talks through, watched for the
+// round trip of the server's first answer, which it hands to seen once.
+type rttConn struct {
+	net.PacketConn
+	seen func(time.Duration)
+
+	mu   sync.Mutex
+	f    firstAnswer
+	done bool
+}
+
+func (c *rttConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.note(b, true)
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+func (c *rttConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(b)
+	if n > 0 {
+		c.note(b[:n], false)
+	}
+	return n, addr, err
+}
+
+func (c *rttConn) note(b []byte, out bool) {
+	c.mu.Lock()
+	if c.done || !stun.IsMessage(b) {
+		c.mu.Unlock()
+		return
+	}
+	m := &stun.Message{Raw: append([]byte(nil), b...)}
+	if m.Decode() != nil {
+		c.mu.Unlock()
+		return
+	}
+	if out {
+		c.f.sent(m)
+		c.mu.Unlock()
+		return
+	}
+	first := c.f.answered(m)
+	c.done = first
+	rtt := c.f.rtt
+	c.mu.Unlock()
+	if first {
+		c.seen(rtt)
+	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // uplink is what the peer counts of one RTP stream it receives: RFC 3550
