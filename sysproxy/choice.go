@@ -179,11 +179,13 @@ func hostPort(s, defPort string) (string, error) {
 	if host == "" || strings.ContainsAny(host, "/@?#\\ \t[]") {
 		return "", fmt.Errorf("bad host %q", clip(host))
 	}
+	// Digits only: Atoi also takes "+1", which no URL parser accepts as a
+	// port (FuzzParsePACResult found "PROXY 0:+1").
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
+	if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
 		return "", fmt.Errorf("bad port %q", clip(port))
 	}
-	return net.JoinHostPort(host, port), nil
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil
 }
 
 // ParseProxyURL parses a proxy as settings and environment variables write

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -177,7 +178,7 @@ func validateListen(s string) error {
 	if err != nil {
 		return &config.InputError{Msg: fmt.Sprintf("--listen %q: want IP:PORT, e.g. %s", s, defaultListen)}
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 || strings.Trim(port, "0123456789") != "" {
 		return &config.InputError{Msg: fmt.Sprintf("--listen %q: port must be a number from 0 to 65535", s)}
 	}
 	if host == "" || host == "localhost" {

@@ -26,6 +26,7 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"--listen", "nope", "--region", "us-east-1"}, `--listen "nope": want IP:PORT`},
 		{[]string{"--listen", "example.com:9469", "--region", "us-east-1"}, "not a host name"},
 		{[]string{"--listen", "127.0.0.1:70000", "--region", "us-east-1"}, "port must be a number from 0 to 65535"},
+		{[]string{"--listen", "127.0.0.1:+80", "--region", "us-east-1"}, "port must be a number from 0 to 65535"},
 		{[]string{"--interval", "1s", "--region", "us-east-1"}, "--interval 1s: must be between 10s"},
 		{[]string{"--interval", "48h", "--region", "us-east-1"}, "--interval 48h0m0s: must be between"},
 		{[]string{"--interval", "soon", "--region", "us-east-1"}, `invalid value "soon" for flag -interval`},
