@@ -127,6 +127,15 @@ func (l *pathLimit) State() (rtt, limit time.Duration) {
 	return l.rtt, l.limit
 }
 
+// Slow reports whether the path's round trip raised the limit: the
+// exchange's rounds take longer than the silent limit. On a fast path a
+// limit that ends means lost datagrams, not a slow path.
+func (l *pathLimit) Slow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rtt > 0 && time.Duration(l.rounds)*l.rtt > pathScaledLimit(l.cfg, 0, l.rounds)
+}
+
 // Stop releases the timer and the context.
 func (l *pathLimit) Stop() {
 	l.timer.Stop()

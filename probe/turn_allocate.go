@@ -203,7 +203,7 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 	}
 	rtt, _ := limit.State()
 	switch {
-	case limitEnded(ctx) && rtt > 0 && time.Since(dataStart) < 3*rtt:
+	case limitEnded(ctx) && limit.Slow() && time.Since(dataStart) < 3*rtt:
 		// The limit ended before data could have gone round on this
 		// path: too slow, not silent (slowTURN says so).
 		r = turnFail(r, result.PhaseRelay, "the data through the relay did not come back before the limit", remedy)
@@ -280,17 +280,17 @@ func turnKind(ctx context.Context, err error) Kind {
 	return Classify(err)
 }
 
-// slowTURN rewrites a timeout after the server had answered: it is not
-// silently dropped but slower than a call can use, and says so with the
-// round trip and the limit it earned.
+// slowTURN rewrites a timeout on a slow path (one whose first answer's
+// round trip raised the limit): it is not silently dropped but slower than
+// a call can use, and says so with the round trip and the limit it earned.
 func slowTURN(ctx context.Context, r Result, limit *pathLimit) Result {
 	rtt, lim := limit.State()
 	if rtt <= 0 {
 		return r
 	}
 	r.SetMetric("first_rtt_ms", ms(rtt))
-	if r.Status != Fail || !limitEnded(ctx) {
-		return r
+	if r.Status != Fail || !limitEnded(ctx) || !limit.Slow() {
+		return r // a fast path that went silent keeps its "no answer" reason
 	}
 	r.Reason = fmt.Sprintf("the TURN server answered (first round trip %s) but the exchange did not finish within %s (the limit that round trip earns: %d of them, at most the CCP's own %s ICE limit): this path is too slow or loses too much for a call to set up", rtt.Round(time.Millisecond), lim.Round(time.Millisecond), turnAllocateRounds, relayICELimit)
 	r.Remedy = "find where the latency or loss comes from (a VPN, a satellite or congested link, a far TURN region): media.quality shows the round trip and loss a call gets; no firewall rule is missing"

@@ -210,3 +210,53 @@ func TestTURNAllocateSlowPath(t *testing.T) {
 		})
 	}
 }
+
+// TestTURNAllocateSilentAfterAnswer: the server answers the first request
+// (the 401 challenge) within a millisecond, then the path drops everything
+// (a firewall that lets the small first request through, say). The limit
+// ends on a fast path: that is lost datagrams, and the reason keeps saying
+// "no answer … silently drops it", not "too slow".
+func TestTURNAllocateSilentAfterAnswer(t *testing.T) {
+	srv := startUDPTestTURN(t, udpTestUser, udpTestPass)
+	front := firstOnlyRelay(t, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.UDP})
+	cfg := udpTestICE(udpTestUser, udpTestPass, fmt.Sprintf("turn:%s?transport=udp", front))
+	r := udpOne(t, turnAllocate, cfg)
+	udpWant(t, r, Fail, result.PhaseAllocate, []string{"no answer from the Allocate request", "silently drops it"}, nil)
+	if strings.Contains(r.Reason, "too slow") || r.Metrics["first_rtt_ms"] <= 0 || r.Metrics["first_rtt_ms"] > 500 {
+		t.Errorf("reason %q, first_rtt_ms %v", r.Reason, r.Metrics["first_rtt_ms"])
+	}
+}
+
+// firstOnlyRelay forwards the first datagram from one client to target and
+// the first answer back, and drops everything after; it returns its
+// address. It stops with the test.
+func firstOnlyRelay(t *testing.T, target *net.UDPAddr) string {
+	t.Helper()
+	front, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := net.DialUDP("udp4", nil, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = front.Close(); _ = back.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		n, client, err := front.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		_, _ = back.Write(buf[:n])
+		if n, err = back.Read(buf); err != nil {
+			return
+		}
+		_, _ = front.WriteToUDP(buf[:n], client)
+		for { // drop the rest until the test ends
+			if _, _, err := front.ReadFromUDP(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return front.LocalAddr().String()
+}
