@@ -82,7 +82,7 @@ func pathScaledLimit(c *config.Config, rtt time.Duration, rounds int) time.Durat
 var errPathLimit = fmt.Errorf("the check's path-scaled time limit ended: %w", context.DeadlineExceeded)
 
 // pathLimit ends a check's context at its limit, which starts at the
-// silent one and grows, once, when the path shows its round trip (Seen).
+// silent one and grows with the round trips the path shows (Seen).
 // Safe for concurrent use.
 type pathLimit struct {
 	cfg    *config.Config
@@ -105,12 +105,15 @@ func withPathLimit(ctx context.Context, c *config.Config, rounds int) (context.C
 	return ctx, l
 }
 
-// Seen records the round trip of the server's first answer; the first call
-// moves the end to the limit it earns, later ones do nothing.
+// Seen records a round trip the path showed (a TCP connect, a TLS
+// handshake, the first STUN answer); the limit follows the largest seen.
+// The largest, not the first: a middlebox that accepts TCP itself (a
+// transparent proxy, a VPN client) answers the SYN in microseconds while
+// the server behind it is a second away.
 func (l *pathLimit) Seen(rtt time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rtt > 0 || rtt <= 0 {
+	if rtt <= l.rtt {
 		return
 	}
 	l.rtt = rtt
@@ -120,7 +123,7 @@ func (l *pathLimit) Seen(rtt time.Duration) {
 	}
 }
 
-// State is the round trip seen (0: none) and the limit in force.
+// State is the largest round trip seen (0: none) and the limit in force.
 func (l *pathLimit) State() (rtt, limit time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

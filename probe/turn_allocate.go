@@ -24,9 +24,10 @@ import (
 // turns:, Allocate twice (the 401 challenge), CreatePermission, and the
 // data loop through the relay (two), with room for two lost datagrams.
 // Until the server first answers the check gets silentLimit (a blackholed
-// server is reported within 3 s); afterwards this many round trips, at most
+// server is reported within 3 s); afterwards this many of the largest
+// round trip the path showed (TCP connect, TLS handshake, first answer), at most
 // the CCP's 8 s ICE limit (pathScaledLimit). A fixed 3 s failed a working
-// TLS path at 400 ms RTT ("no answer … silently drops it"), where a
+// UDP path at 1 s RTT ("no answer … silently drops it"), where a
 // browser would connect.
 const turnAllocateRounds = 12
 
@@ -127,7 +128,12 @@ func runTURNAllocate(ctx context.Context, env *Env, t Target) (r Result) {
 		}
 		if transport == "tls" {
 			tc := tls.Client(c, &tls.Config{RootCAs: env.Cfg.Roots, ServerName: t.URL.Host, MinVersion: tls.VersionTLS12})
-			if err := tc.HandshakeContext(ctx); err != nil {
+			t0 := time.Now()
+			err := tc.HandshakeContext(ctx)
+			if err == nil {
+				limit.Seen(time.Since(t0)) // one round trip or two: the server's, through any middlebox
+			}
+			if err != nil {
 				_ = c.Close()
 				reason := fmt.Sprintf("TLS handshake with %s failed: %v", t.Endpoint.Addr(), err)
 				var ua x509.UnknownAuthorityError
@@ -280,7 +286,7 @@ func turnKind(ctx context.Context, err error) Kind {
 	return Classify(err)
 }
 
-// slowTURN rewrites a timeout on a slow path (one whose first answer's
+// slowTURN rewrites a timeout on a slow path (one whose largest
 // round trip raised the limit): it is not silently dropped but slower than
 // a call can use, and says so with the round trip and the limit it earned.
 func slowTURN(ctx context.Context, r Result, limit *pathLimit) Result {
@@ -288,11 +294,11 @@ func slowTURN(ctx context.Context, r Result, limit *pathLimit) Result {
 	if rtt <= 0 {
 		return r
 	}
-	r.SetMetric("first_rtt_ms", ms(rtt))
+	r.SetMetric("limit_rtt_ms", ms(rtt))
 	if r.Status != Fail || !limitEnded(ctx) || !limit.Slow() {
 		return r // a fast path that went silent keeps its "no answer" reason
 	}
-	r.Reason = fmt.Sprintf("the TURN server answered (first round trip %s) but the exchange did not finish within %s (the limit that round trip earns: %d of them, at most the CCP's own %s ICE limit): this path is too slow or loses too much for a call to set up", rtt.Round(time.Millisecond), lim.Round(time.Millisecond), turnAllocateRounds, relayICELimit)
+	r.Reason = fmt.Sprintf("the TURN server answered (round trip %s) but the exchange did not finish within %s (the limit that round trip earns: %d of them, at most the CCP's own %s ICE limit): this path is too slow or loses too much for a call to set up", rtt.Round(time.Millisecond), lim.Round(time.Millisecond), turnAllocateRounds, relayICELimit)
 	r.Remedy = "find where the latency or loss comes from (a VPN, a satellite or congested link, a far TURN region): media.quality shows the round trip and loss a call gets; no firewall rule is missing"
 	return r
 }

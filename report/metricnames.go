@@ -44,7 +44,7 @@ var metricNames = map[string]struct {
 	"proxy_connect_ms":      {"proxy_tunnel_seconds", "Time the proxy took to answer CONNECT for the target, in seconds."},
 	"handshake_ms":          {"tls_handshake_seconds", "TLS handshake time with the target, in seconds."},
 	"allocate_ms":           {"turn_allocate_seconds", "Time to get a TURN relay allocation, in seconds."},
-	"first_rtt_ms":          {"turn_first_answer_seconds", "Round trip of the TURN server's first answer in the allocation exchange (what that check's time limit scales with), in seconds."},
+	"limit_rtt_ms":          {"turn_limit_rtt_seconds", "Largest round trip the TURN allocation exchange showed (TCP connect, TLS handshake, first TURN answer): what that check's time limit scales with, in seconds."},
 	"ice_ms":                {"ice_connect_seconds", "Time for ICE to connect two relay-only peers through TURN, in seconds."},
 	"dtls_ms":               {"dtls_handshake_seconds", "DTLS handshake time of the relay-only WebRTC call, in seconds."},
 	"skew_ms":               {"clock_skew_seconds", "This computer's clock minus the HTTPS endpoint's (Date header), in seconds; beyond ±10 s sign-in breaks."},
