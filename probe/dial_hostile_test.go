@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/ccp-preflight/ccp-preflight/result"
@@ -21,30 +20,20 @@ func startHostileProxy(t *testing.T, head, fill string) *url.URL {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	acceptEach(t, ln, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		if _, err := c.Read(buf); err != nil { // the CONNECT request
+			return
+		}
+		if _, err := io.WriteString(c, head); err != nil {
+			return
+		}
+		chunk := bytes.Repeat([]byte(fill), 64<<10/len(fill))
+		for sent := 0; sent < 4<<30; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if _, err := c.Read(buf); err != nil { // the CONNECT request
-					return
-				}
-				if _, err := io.WriteString(c, head); err != nil {
-					return
-				}
-				chunk := bytes.Repeat([]byte(fill), 64<<10/len(fill))
-				for sent := 0; sent < 4<<30; sent += len(chunk) {
-					if _, err := c.Write(chunk); err != nil {
-						return
-					}
-				}
-			})
 		}
 	})
 	return &url.URL{Scheme: "http", Host: ln.Addr().String()}

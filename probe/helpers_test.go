@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,17 +30,41 @@ func serveTLS(t *testing.T, cfg *tls.Config, handle func(c *tls.Conn)) net.Liste
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	acceptEach(t, ln, func(c net.Conn) { handle(c.(*tls.Conn)) })
+	return ln
+}
+
+// acceptEach hands every connection ln accepts to handle, in its own
+// goroutine, until the test ends; then it closes ln and every connection
+// it accepted, and waits for the handlers to return.
+func acceptEach(t *testing.T, ln net.Listener, handle func(c net.Conn)) {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go handle(c.(*tls.Conn))
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() { handle(c) })
 		}
-	}()
-	return ln
+	})
 }
 
 // startDNS starts a lab DNS server for the test and closes it at the end.

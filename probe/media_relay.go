@@ -43,18 +43,12 @@ const (
 	// release the two TURN allocations (a few ms when healthy: pion sends
 	// the Refresh(0) without waiting).
 	relayCloseBudget = 500 * time.Millisecond
-	// relaySetupBudget bounds ICE and DTLS until the TURN server first
-	// answers (or --timeout when shorter): a blackholed TURN server is
-	// reported within the 3.5 s target (docs/WEBRTC.md) with the runner's
-	// 0.5 s grace, like turn.allocate; pion's own TURN client would retry
-	// for ~8 s and its ICE would give up after 25 s.
-	relaySetupBudget = silentLimit
 	// relaySetupRounds is the set-up in round trips across the relay loop,
 	// which crosses this network to TURN twice (so 2 × the RTT of the
 	// first TURN answer each): Allocate twice (401 challenge), permission
 	// and channel, ICE checks, DTLS flights, with room for a lost one.
 	// Once the server has answered, the set-up may take this many loop
-	// round trips (at least relaySetupBudget, at most relayICELimit, or
+	// round trips (at least silentLimit, at most relayICELimit, or
 	// --timeout when that is longer): a browser gives a slow path the same.
 	relaySetupRounds = 12
 	// relayICELimit is the CCP's own ICE limit (ice_collection_timeout,
@@ -76,12 +70,13 @@ var mediaRelay = Probe{
 }
 
 // relaySetup is the time ICE and DTLS may take before the TURN server
-// has answered anything: relaySetupBudget, or --timeout when shorter.
+// has answered anything: silentLimit (3 s, or --timeout when shorter), so
+// a blackholed TURN server is reported within the 3.5 s target
+// (docs/WEBRTC.md) with the runner's 0.5 s grace, like turn.allocate;
+// pion's own TURN client would retry for ~8 s and its ICE would give up
+// after 25 s.
 func relaySetup(c *config.Config) time.Duration {
-	if c != nil && c.Timeout > 0 && c.Timeout < relaySetupBudget {
-		return c.Timeout
-	}
-	return relaySetupBudget
+	return pathScaledLimit(c, 0, relaySetupRounds)
 }
 
 // relaySetupLimit is the set-up limit once the TURN server answered a

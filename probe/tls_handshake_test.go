@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,27 +89,7 @@ func TestTLSSilentServerTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // accepted, never answered
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
+	acceptEach(t, ln, func(net.Conn) {}) // accepted, never answered
 	r := runProbe(t, tlsHandshake, loopbackEnv(t), webEndpoint(rtcHost, portOf(ln.Addr().String())))
 	wantResult(t, r, Fail, result.PhaseTLS, []string{"nothing answered the TLS handshake within 10s", "the CCP gives up", "without speaking TLS"}, []string{"allow outbound TCP"})
 	if r.Metrics["handshake_ms"] < 10000 {
@@ -160,20 +139,11 @@ func rawServer(t *testing.T, answer func(c net.Conn)) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				answer(c)
-			}()
-		}
-	}()
+	acceptEach(t, ln, func(c net.Conn) {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		answer(c)
+	})
 	return portOf(ln.Addr().String())
 }
 

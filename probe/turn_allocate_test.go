@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -296,18 +295,6 @@ func delayingTCPFront(t *testing.T, target string, d time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
 	hold := func(dst, src net.Conn) {
 		type chunk struct {
 			at time.Time
@@ -336,23 +323,14 @@ func delayingTCPFront(t *testing.T, target string, d time.Duration) string {
 		_ = dst.Close()
 		_ = src.Close()
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp4", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, s)
-			mu.Unlock()
-			go hold(s, c)
-			go hold(c, s)
+	acceptEach(t, ln, func(c net.Conn) {
+		s, err := net.Dial("tcp4", target)
+		if err != nil {
+			_ = c.Close()
+			return
 		}
-	}()
+		go hold(s, c) // either side's end closes both (hold does)
+		hold(c, s)
+	})
 	return ln.Addr().String()
 }

@@ -138,9 +138,8 @@ type rttConn struct {
 	net.PacketConn
 	seen func(time.Duration)
 
-	mu   sync.Mutex
-	f    firstAnswer
-	done bool
+	mu sync.Mutex
+	f  firstAnswer // f.rtt > 0 once the first answer came
 }
 
 func (c *rttConn) WriteTo(b []byte, addr net.Addr) (int, error) {
@@ -158,7 +157,7 @@ func (c *rttConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 func (c *rttConn) note(b []byte, out bool) {
 	c.mu.Lock()
-	if c.done || !stun.IsMessage(b) {
+	if c.f.rtt > 0 || !stun.IsMessage(b) {
 		c.mu.Unlock()
 		return
 	}
@@ -173,7 +172,6 @@ func (c *rttConn) note(b []byte, out bool) {
 		return
 	}
 	first := c.f.answered(m)
-	c.done = first
 	rtt := c.f.rtt
 	c.mu.Unlock()
 	if first {
